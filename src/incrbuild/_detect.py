@@ -1,0 +1,467 @@
+"""Change detection: what was added, modified or removed since the last commit.
+
+The rule is *never miss a change*.  So, following git's index:
+
+- a file's stat tuple ``(mtime_ns, size, inode, ctime_ns, mode)`` is compared
+  for inequality, never "newer than" (restored files with old mtimes count);
+- a file whose timestamps fall within the racy window of the last snapshot
+  could be rewritten without its stat changing, so its content is compared;
+- a changed stat with an unchanged content digest is *touched*, not modified
+  (early cutoff);
+- a directory whose stat is unchanged (and not racy) is not re-listed, since
+  its listing cannot have changed, but its files are still stat'ed: an
+  in-place rewrite does not change the directory's mtime.
+
+:attr:`DetectionMode.DIRECTORY_MTIME` is the RFC's shortcut that also skips
+those stats.  It is unsound (it misses in-place rewrites) and exists only as
+an explicit opt-in for hosts that accept that.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import stat as stat_module
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Final, final
+
+import attrs
+
+from incrbuild._errors import SourceError
+from incrbuild._state import DirRecord, FileRecord, State, StatTuple
+
+__all__ = [
+    "DEFAULT_RACY_WINDOW_NS",
+    "ChangeDetector",
+    "ChangeSet",
+    "DetectionMode",
+    "DetectorStats",
+    "content_digest",
+    "default_ignore",
+]
+
+#: Files whose mtime or ctime lie within this long before the last snapshot are
+#: content-checked.  Two seconds covers FAT's 2 s mtimes, HFS+'s 1 s, and the
+#: coarse kernel clock that stamps files (a tick behind ``time.time_ns()``).
+DEFAULT_RACY_WINDOW_NS: Final = 2_000_000_000
+
+_DIGEST_SIZE: Final = 16
+_S_ISREG = stat_module.S_ISREG
+_S_ISDIR = stat_module.S_ISDIR
+
+
+class DetectionMode(enum.Enum):
+    """How much the detector trusts metadata; every mode but one is sound."""
+
+    STAT = "stat"
+    """Sound and fast: stat every known file, re-list only changed directories (the default)."""
+    CONTENT = "content"
+    """Sound and slow: hash every file on every plan, whatever its stat says."""
+    DIRECTORY_MTIME = "directory-mtime"
+    """UNSOUND opt-in (the RFC's shortcut): skip files of directories whose mtime is unchanged.
+
+    Misses every in-place rewrite that leaves the directory's mtime alone.
+    """
+
+
+def default_ignore(name: str) -> bool:
+    """Tell whether a directory entry is hidden or an editor's scratch file (not tracked)."""
+    return name.startswith(".") or name.endswith("~") or name.startswith("#")
+
+
+def content_digest(path: str | Path) -> bytes:
+    """Return the 128-bit BLAKE2b digest of a file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, _new_hash).digest()
+
+
+def _new_hash() -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=_DIGEST_SIZE)
+
+
+@final
+@attrs.frozen
+class ChangeSet:
+    """What changed on disk since the last commit, as paths in the site's form.
+
+    ``touched`` files had a new stat but the same content (early cutoff): they
+    are not changes.  ``errors`` names files that could not be checked; they
+    are also counted as modified (or added), so the host tries them and reports.
+    """
+
+    added: frozenset[Path] = frozenset()
+    modified: frozenset[Path] = frozenset()
+    removed: frozenset[Path] = frozenset()
+    touched: frozenset[Path] = frozenset()
+    errors: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def changed(self) -> frozenset[Path]:
+        """Every added, modified or removed path."""
+        return self.added | self.modified | self.removed
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.modified or self.removed)
+
+    def __len__(self) -> int:
+        return len(self.added) + len(self.modified) + len(self.removed)
+
+
+@final
+@attrs.define
+class DetectorStats:
+    """Counts of one detection's work (system calls and reads), for benchmarks and tests."""
+
+    files_stat: int = 0
+    """``stat`` calls on files."""
+    files_skipped: int = 0
+    """Files assumed unchanged without a ``stat`` (only in the unsound mode)."""
+    dirs_stat: int = 0
+    """``stat`` calls on directories."""
+    dirs_listed: int = 0
+    """Directories re-listed because their stat changed, was racy, or was unknown."""
+    digests: int = 0
+    """Files whose content was read and hashed."""
+    racy_checks: int = 0
+    """Files content-checked because their stat was too close to the last snapshot."""
+    early_cutoffs: int = 0
+    """Files whose stat changed but whose content did not."""
+    elapsed_ns: int = 0
+    """Wall time of the detection."""
+
+
+@final
+@attrs.frozen
+class Detection:
+    """One detection's outcome: the change set and the records a commit would store."""
+
+    changes: ChangeSet
+    files: dict[str, FileRecord]
+    dirs: dict[str, DirRecord]
+    snapshot_ns: int
+    stats: DetectorStats
+    error_keys: frozenset[str]
+
+
+@attrs.define
+class _Scan:
+    """Mutable accumulator of one detection."""
+
+    previous_files: dict[str, FileRecord]
+    previous_dirs: dict[str, DirRecord]
+    racy_floor: int
+    files: dict[str, FileRecord] = attrs.field(factory=dict)
+    dirs: dict[str, DirRecord] = attrs.field(factory=dict)
+    added: list[str] = attrs.field(factory=list)
+    modified: list[str] = attrs.field(factory=list)
+    touched: list[str] = attrs.field(factory=list)
+    errors: dict[str, str] = attrs.field(factory=dict)
+    stats: DetectorStats = attrs.field(factory=DetectorStats)
+
+
+@final
+class ChangeDetector:
+    """Finds what changed below one content root (plus individually tracked files).
+
+    *stat_executor*, if given, runs the per-file checks in parallel chunks:
+    worthwhile on high-latency file systems (NFS), not on a local disk.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        mode: DetectionMode = DetectionMode.STAT,
+        racy_window_ns: int = DEFAULT_RACY_WINDOW_NS,
+        ignore: Callable[[str], bool] = default_ignore,
+        stat_executor: Executor | None = None,
+        stat_chunk_size: int = 256,
+    ) -> None:
+        self.root = Path(root)
+        self.mode = mode
+        self.racy_window_ns = racy_window_ns
+        self.ignore = ignore
+        self.stat_executor = stat_executor
+        self.stat_chunk_size = stat_chunk_size
+        self._root_str = os.fspath(self.root)
+        self._prefix = self._root_str.rstrip("/\\") + "/"
+
+    # -- keys and paths -----------------------------------------------------------
+
+    def key_for(self, path: Path | str) -> str:
+        """Return the state key of *path*: POSIX relative to the root, or absolute outside it."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            candidate = self.root / candidate
+        try:
+            return candidate.relative_to(self.root).as_posix()
+        except ValueError:
+            return candidate.as_posix()
+
+    def path_for(self, key: str) -> Path:
+        """Return the site-form path of state key *key*."""
+        if key == "":
+            return self.root
+        if _is_absolute_key(key):
+            return Path(key)
+        return self.root / key
+
+    def _os_path(self, key: str) -> str:
+        if _is_absolute_key(key):
+            return key
+        return self._prefix + key if key else self._root_str
+
+    # -- detection ---------------------------------------------------------------
+
+    def detect(self, previous: State, extra_keys: Collection[str] = ()) -> Detection:
+        """Compare the disk with *previous*; *extra_keys* are tracked files outside the walk."""
+        started = time.perf_counter_ns()
+        # Taken before the first stat: anything written after it is racy or visibly new.
+        snapshot = time.time_ns()
+        if not os.path.isdir(self._root_str):
+            raise SourceError(self.root, "content directory does not exist or is not a directory")
+        same_root = previous.root in ("", self._root_str)
+        scan = _Scan(
+            previous_files=previous.files if same_root else {},
+            previous_dirs=previous.dirs if same_root else {},
+            racy_floor=previous.snapshot_ns - self.racy_window_ns,
+        )
+        pending_dirs = [""]
+        while pending_dirs:
+            file_keys = self._walk(pending_dirs, scan)
+            pending_dirs = self._check_files(file_keys, scan)
+        extras = [k for k in extra_keys if k not in scan.files and k not in scan.errors]
+        while extras:
+            self._check_files(extras, scan)
+            extras = []
+        removed = [
+            key
+            for key in scan.previous_files
+            if key not in scan.files
+            and key not in scan.errors
+            and (not _is_absolute_key(key) or key in extra_keys)
+        ]
+        path_for = self.path_for
+        error_paths = tuple(sorted((path_for(k), m) for k, m in scan.errors.items()))
+        changes = ChangeSet(
+            added=frozenset(map(path_for, scan.added)),
+            modified=frozenset(map(path_for, scan.modified)),
+            removed=frozenset(map(path_for, removed)),
+            touched=frozenset(map(path_for, scan.touched)),
+            errors=error_paths,
+        )
+        scan.stats.elapsed_ns = time.perf_counter_ns() - started
+        return Detection(
+            changes, scan.files, scan.dirs, snapshot, scan.stats, frozenset(scan.errors)
+        )
+
+    def _walk(self, start: Sequence[str], scan: _Scan) -> list[str]:
+        """Stat (and if needed re-list) directories from *start* down; return file keys."""
+        file_keys: list[str] = []
+        stack = list(start)
+        unsound = self.mode is DetectionMode.DIRECTORY_MTIME
+        racy_floor = scan.racy_floor
+        while stack:
+            key = stack.pop()
+            where = self._os_path(key)
+            try:
+                info = os.stat(where)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as error:
+                scan.errors[key] = f"cannot stat directory: {error.strerror}"
+                self._keep_unreachable(key, scan)
+                continue
+            scan.stats.dirs_stat += 1
+            if not _S_ISDIR(info.st_mode):
+                file_keys.append(key)
+                continue
+            current: StatTuple = (
+                info.st_mtime_ns,
+                info.st_size,
+                info.st_ino,
+                info.st_ctime_ns,
+                info.st_mode,
+            )
+            known = scan.previous_dirs.get(key)
+            if known is not None and unsound and known.stat[0] == current[0]:
+                # The RFC's shortcut: trust the directory's mtime for its files too.
+                record = known
+                for name in known.files:
+                    child = f"{key}/{name}" if key else name
+                    previous = scan.previous_files.get(child)
+                    if previous is not None:
+                        scan.files[child] = previous
+                        scan.stats.files_skipped += 1
+                scan.dirs[key] = record
+                stack.extend(f"{key}/{name}" if key else name for name in record.dirs)
+                continue
+            if (
+                known is not None
+                and known.stat == current
+                and current[0] < racy_floor
+                and current[3] < racy_floor
+            ):
+                record = known
+            else:
+                listed = self._list(where, key, scan)
+                if listed is None:
+                    if known is None:
+                        continue
+                    record = known
+                else:
+                    record = DirRecord(current, *listed)
+            scan.dirs[key] = record
+            prefix = f"{key}/" if key else ""
+            file_keys.extend(prefix + name for name in record.files)
+            stack.extend(prefix + name for name in record.dirs)
+        return file_keys
+
+    def _list(
+        self, where: str, key: str, scan: _Scan
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        scan.stats.dirs_listed += 1
+        files: list[str] = []
+        dirs: list[str] = []
+        ignore = self.ignore
+        try:
+            with os.scandir(where) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if ignore(name):
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            dirs.append(name)
+                            continue
+                        # A link to a directory is not followed: no loops, no duplicates.
+                        if entry.is_symlink() and entry.is_dir():
+                            continue
+                    except OSError:
+                        pass
+                    files.append(name)
+        except OSError as error:
+            scan.errors[key] = f"cannot list directory: {error.strerror}"
+            return None
+        files.sort()
+        dirs.sort()
+        return tuple(files), tuple(dirs)
+
+    def _check_files(self, keys: list[str], scan: _Scan) -> list[str]:
+        """Stat and compare *keys*; return keys that turned out to be directories."""
+        executor = self.stat_executor
+        size = self.stat_chunk_size
+        if executor is None or len(keys) <= size:
+            return self._check_chunk(keys, scan)
+        chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
+        partials = [
+            _Scan(scan.previous_files, scan.previous_dirs, scan.racy_floor) for _ in chunks
+        ]
+        found_dirs: list[str] = []
+        for more in executor.map(self._check_chunk, chunks, partials):
+            found_dirs.extend(more)
+        for part in partials:
+            scan.files.update(part.files)
+            scan.added.extend(part.added)
+            scan.modified.extend(part.modified)
+            scan.touched.extend(part.touched)
+            scan.errors.update(part.errors)
+            for field in attrs.fields(DetectorStats):
+                name = field.name
+                setattr(scan.stats, name, getattr(scan.stats, name) + getattr(part.stats, name))
+        return found_dirs
+
+    def _check_chunk(self, keys: Iterable[str], scan: _Scan) -> list[str]:
+        found_dirs: list[str] = []
+        files = scan.files
+        previous_get = scan.previous_files.get
+        racy_floor = scan.racy_floor
+        content_mode = self.mode is DetectionMode.CONTENT
+        prefix = self._prefix
+        stat = os.stat
+        checked = 0
+        for key in keys:
+            where = key if _is_absolute_key(key) else prefix + key
+            try:
+                info = stat(where)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as error:
+                self._record_error(key, f"cannot stat: {error.strerror}", scan)
+                continue
+            checked += 1
+            current: StatTuple = (
+                info.st_mtime_ns,
+                info.st_size,
+                info.st_ino,
+                info.st_ctime_ns,
+                info.st_mode,
+            )
+            known = previous_get(key)
+            if (
+                known is not None
+                and known.stat == current
+                and not content_mode
+                and current[0] < racy_floor
+                and current[3] < racy_floor
+            ):
+                files[key] = known
+                continue
+            if not _S_ISREG(current[4]):
+                if _S_ISDIR(current[4]) and not _is_absolute_key(key):
+                    found_dirs.append(key)
+                continue
+            self._examine(key, where, current, known, scan)
+        scan.stats.files_stat += checked
+        return found_dirs
+
+    def _examine(
+        self, key: str, where: str, current: StatTuple, known: FileRecord | None, scan: _Scan
+    ) -> None:
+        """Decide a file that is new, changed in stat, racy, or in content mode."""
+        try:
+            digest = content_digest(where)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            self._record_error(key, f"cannot read: {error.strerror}", scan)
+            return
+        scan.stats.digests += 1
+        record = FileRecord(current, digest)
+        scan.files[key] = record
+        if known is None:
+            scan.added.append(key)
+            return
+        if known.stat == current:
+            scan.stats.racy_checks += 1
+        if known.digest == digest:
+            if known.stat != current:
+                scan.stats.early_cutoffs += 1
+                scan.touched.append(key)
+            return
+        scan.modified.append(key)
+
+    def _keep_unreachable(self, key: str, scan: _Scan) -> None:
+        """Count every known file below an unreachable directory as changed, not removed."""
+        prefix = f"{key}/" if key else ""
+        for known in scan.previous_files:
+            if known.startswith(prefix) and not _is_absolute_key(known):
+                self._record_error(known, "its directory cannot be read", scan)
+
+    @staticmethod
+    def _record_error(key: str, message: str, scan: _Scan) -> None:
+        # Counted as changed so the host tries it (and reports); no record is kept,
+        # so the next detection looks again.
+        scan.errors[key] = message
+        if key in scan.previous_files:
+            scan.modified.append(key)
+        else:
+            scan.added.append(key)
+
+
+def _is_absolute_key(key: str) -> bool:
+    return key.startswith("/") or (len(key) > 2 and key[1] == ":" and key[2] in "/\\")

@@ -1,0 +1,303 @@
+"""The facade: one object a host asks "what must I rebuild?" and tells "I built it"."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any, Protocol, final
+
+from incrbuild._detect import DEFAULT_RACY_WINDOW_NS, ChangeDetector, ChangeSet, DetectionMode
+from incrbuild._errors import StateWarning
+from incrbuild._plan import Plan, Planner, facts_for
+from incrbuild._registry import IndexRegistry
+from incrbuild._state import PageFacts, State, StateStore, new_commit_id
+from incrbuild.protocols import PageLike, SiteLike, is_generated
+
+__all__ = ["DEFAULT_STATE_DIR_NAME", "Engine", "SiteLoader"]
+
+#: The state directory's name under the content root when none is given.
+DEFAULT_STATE_DIR_NAME = ".incrbuild"
+
+
+class SiteLoader(Protocol):
+    """Builds the site model after detection, re-reading only what changed.
+
+    Called with the change set and the stored front matter of every page
+    known at the last commit (by path); returns the current site.
+    """
+
+    def __call__(
+        self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
+    ) -> SiteLike: ...
+
+
+@final
+class Engine:
+    """Plans incremental builds of one site and remembers what each build saw.
+
+    Give it the host's discovered *site*, or a *loader* that discovers the
+    site after detection (so a warm build reads only changed sources).  Call
+    :meth:`plan`, render ``plan.pages`` (recording what each page read with
+    :meth:`record_dependencies`), then :meth:`commit` once the build succeeded.
+    """
+
+    def __init__(
+        self,
+        site: SiteLike | None = None,
+        *,
+        loader: SiteLoader | None = None,
+        content_dir: Path | str | None = None,
+        state_dir: Path | str | None = None,
+        mode: DetectionMode = DetectionMode.STAT,
+        racy_window_ns: int = DEFAULT_RACY_WINDOW_NS,
+        navigation: bool = False,
+        global_inputs: Iterable[Path | str] = (),
+        stat_executor: Executor | None = None,
+        ignore: Callable[[str], bool] | None = None,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        if site is None and loader is None:
+            raise TypeError("Engine needs a site or a loader")
+        root = Path(content_dir) if content_dir is not None else None
+        if root is None:
+            if site is None:
+                raise TypeError("Engine with a loader needs content_dir")
+            root = Path(site.root_path)
+        self.content_dir = root.resolve() if not root.is_absolute() else root
+        self.state_dir = (
+            Path(state_dir) if state_dir is not None else self.content_dir / DEFAULT_STATE_DIR_NAME
+        )
+        self.store = StateStore(self.state_dir, lock_timeout=lock_timeout)
+        detector_options: dict[str, Any] = {}
+        if ignore is not None:
+            detector_options["ignore"] = ignore
+        self.detector = ChangeDetector(
+            self.content_dir,
+            mode=mode,
+            racy_window_ns=racy_window_ns,
+            stat_executor=stat_executor,
+            **detector_options,
+        )
+        self.planner = Planner(
+            key_for=self.detector.key_for, path_for=self.detector.path_for, navigation=navigation
+        )
+        self._site = site
+        self._loader = loader
+        self._registry: IndexRegistry | None = None if site is None else IndexRegistry(site)
+        self._global_keys = frozenset(self.detector.key_for(p) for p in global_inputs)
+        self._state: State | None = None
+        self._state_stamp: tuple[int, int, int] | None = None
+        self._recorded_lock = threading.Lock()
+        self._recorded_deps: dict[str, tuple[str, ...]] = {}
+        self._recorded_outputs: dict[str, tuple[str, ...]] = {}
+
+    # -- the site -----------------------------------------------------------------
+
+    @property
+    def site(self) -> SiteLike:
+        """The current site (after a loader ran, the one it returned)."""
+        if self._site is None:
+            raise RuntimeError("the site is loaded by the first plan(); call plan() first")
+        return self._site
+
+    @property
+    def registry(self) -> IndexRegistry:
+        """The shared index registry of the current site."""
+        if self._registry is None:
+            self._registry = IndexRegistry(self.site)
+        return self._registry
+
+    def set_site(self, site: SiteLike) -> None:
+        """Replace the site after the host re-discovered it; the registry starts afresh."""
+        self._site = site
+        self._registry = IndexRegistry(site)
+
+    # -- state ----------------------------------------------------------------------
+
+    def load_state(self) -> State:
+        """Return the last committed state, re-read only if the file changed on disk."""
+        try:
+            info = os.stat(self.store.path)
+            stamp: tuple[int, int, int] | None = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            stamp = None
+        if self._state is None or stamp != self._state_stamp:
+            self._state = self.store.load()
+            self._state_stamp = stamp
+        return self._state
+
+    # -- planning -----------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """Detect what changed since the last commit and decide what to rebuild."""
+        started = time.perf_counter_ns()
+        previous = self.load_state()
+        extra = set(previous.dependents) | self._global_keys
+        detection = self.detector.detect(previous, extra_keys=extra)
+        pages_read = 0
+        if self._loader is not None:
+            known = {
+                self.detector.path_for(key): facts.metadata
+                for key, facts in previous.facts.items()
+            } if previous.commit_id else {}
+            site = self._loader(detection.changes, known)
+            pages_read = int(getattr(self._loader, "last_reads", 0))
+            self.set_site(site)
+        planning_started = time.perf_counter_ns()
+        plan = self.planner.plan(
+            detection, previous, self.registry, global_keys=self._global_keys
+        )
+        finished = time.perf_counter_ns()
+        plan.stats.pages_read = pages_read
+        plan.stats.planning_ns = finished - planning_started
+        plan.stats.total_ns = finished - started
+        return plan
+
+    # -- what the build saw ----------------------------------------------------------------
+
+    def record_dependencies(self, page: PageLike | Path, inputs: Iterable[Path | str]) -> None:
+        """Record the files *page* read while rendering (templates, data, linked pages).
+
+        The set replaces what was recorded for the page before; it is stored at
+        :meth:`commit`.  Safe to call from several rendering threads.
+        """
+        key = self._page_key(page)
+        deps = tuple(sorted({self.detector.key_for(Path(p)) for p in inputs} - {key}))
+        with self._recorded_lock:
+            self._recorded_deps[key] = deps
+
+    def record_outputs(self, page: PageLike | Path, outputs: Iterable[str]) -> None:
+        """Record the output files *page* produced, listed for deletion if its source goes."""
+        key = self._page_key(page)
+        with self._recorded_lock:
+            self._recorded_outputs[key] = tuple(sorted(outputs))
+
+    def _page_key(self, page: PageLike | Path) -> str:
+        path = page if isinstance(page, Path) else page.source_path
+        return self.detector.key_for(path)
+
+    # -- committing --------------------------------------------------------------------------
+
+    def commit(self, plan: Plan, *, failed: Iterable[Path] = ()) -> None:
+        """Persist what *plan* saw, once the host has built it successfully.
+
+        Pages in *failed* are stored as unknown so the next plan rebuilds them.
+        If another process committed since *plan* was made, entries either side
+        changed are dropped, so the next plan re-checks them: more work, no miss.
+        """
+        detection = plan.detection
+        base = plan.base
+        if detection is None or base is None:
+            raise ValueError("commit() needs a plan made by this engine's plan()")
+        failed_keys = {self.detector.key_for(p) for p in failed}
+        with self._recorded_lock:
+            recorded_deps, self._recorded_deps = self._recorded_deps, {}
+            recorded_outputs, self._recorded_outputs = self._recorded_outputs, {}
+        state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
+        with self.store.locked():
+            current_id = self.store.current_commit_id()
+            if current_id != base.commit_id:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", StateWarning)
+                    current = self.store.load()
+                state = _merge_concurrent(base, current, state)
+                warnings.warn(
+                    f"{self.state_dir}: another build committed since this plan was made; "
+                    "entries either build changed will be re-checked next time",
+                    StateWarning,
+                    stacklevel=2,
+                )
+            self.store.save(state)
+        self._state = state
+        try:
+            info = os.stat(self.store.path)
+            self._state_stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            self._state_stamp = None
+
+    def _next_state(
+        self,
+        plan: Plan,
+        base: State,
+        recorded_deps: dict[str, tuple[str, ...]],
+        recorded_outputs: dict[str, tuple[str, ...]],
+        failed_keys: set[str],
+    ) -> State:
+        detection = plan.detection
+        assert detection is not None
+        key_for = self.detector.key_for
+        files = dict(detection.files)
+        for key in failed_keys:
+            files.pop(key, None)
+        changed_keys = {key_for(p) for p in plan.changes.changed}
+        facts: dict[str, PageFacts] = {}
+        previous_facts = base.facts if not plan.full else {}
+        for page in self.site.pages:
+            if is_generated(page):
+                continue
+            key = key_for(page.source_path)
+            if key not in files:
+                continue  # unreadable or failed: no facts, so it counts as new next time
+            known = previous_facts.get(key)
+            facts[key] = known if known is not None and key not in changed_keys else facts_for(page)
+        dependencies = {k: v for k, v in base.dependencies.items() if k in facts}
+        dependencies.update((k, v) for k, v in recorded_deps.items() if k in facts)
+        outputs = {k: v for k, v in base.outputs.items() if k in facts}
+        outputs.update((k, v) for k, v in recorded_outputs.items() if k in facts)
+        return State(
+            root=os.fspath(self.content_dir),
+            snapshot_ns=detection.snapshot_ns,
+            commit_id=new_commit_id(),
+            files=files,
+            dirs=dict(detection.dirs),
+            facts=facts,
+            dependencies=dependencies,
+            dependents=_invert(dependencies),
+            outputs=outputs,
+        )
+
+
+def _invert(dependencies: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Return the reverse map ``input -> pages that read it``."""
+    inverted: dict[str, set[str]] = {}
+    for user, deps in dependencies.items():
+        for dep in deps:
+            inverted.setdefault(dep, set()).add(user)
+    return {dep: tuple(sorted(users)) for dep, users in inverted.items()}
+
+
+def _merge_concurrent(base: State, current: State, ours: State) -> State:
+    """Keep only entries on which the base, the other commit and ours all agree."""
+    files = {
+        key: record
+        for key, record in ours.files.items()
+        if base.files.get(key) == record and current.files.get(key) == record
+    }
+    dirs = {
+        key: record
+        for key, record in ours.dirs.items()
+        if base.dirs.get(key) == record and current.dirs.get(key) == record
+    }
+    facts = {key: value for key, value in ours.facts.items() if key in files}
+    dependencies: dict[str, tuple[str, ...]] = {}
+    for source in (current.dependencies, ours.dependencies):
+        for key, deps in source.items():
+            dependencies[key] = tuple(sorted(set(dependencies.get(key, ())) | set(deps)))
+    outputs = dict(current.outputs)
+    outputs.update(ours.outputs)
+    return State(
+        root=ours.root,
+        snapshot_ns=min(ours.snapshot_ns, current.snapshot_ns or ours.snapshot_ns),
+        commit_id=new_commit_id(),
+        files=files,
+        dirs=dirs,
+        facts=facts,
+        dependencies=dependencies,
+        dependents=_invert(dependencies),
+        outputs=outputs,
+    )

@@ -1,0 +1,347 @@
+"""The single shared index a build uses: pages by path, sections by page, tags, headings.
+
+Every index is built lazily, once per registry *generation*, under a lock so
+that two threads asking at once build it once.  The host starts a new
+generation with :meth:`IndexRegistry.invalidate` after adding or removing
+pages.  The heading index reads parsed TOCs, so it is built on first use
+(after parsing) and re-indexed page by page when the host re-parses a page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, final
+
+import attrs
+
+from incrbuild.protocols import PageLike, SectionLike, SiteLike, is_generated, toc_items_of
+
+__all__ = ["IndexRegistry", "RegistryStats", "tags_from_metadata"]
+
+
+@final
+@attrs.define
+class RegistryStats:
+    """Counts of the work an :class:`IndexRegistry` did, so tests and benchmarks can prove it."""
+
+    page_index_builds: int = 0
+    """How many times the ``{source_path: page}`` index was built by a full pass."""
+    page_index_borrowed: int = 0
+    """How many times the host's own page index was used instead of building one."""
+    section_index_builds: int = 0
+    """How many times the section maps (page to section, index page to section) were built."""
+    tag_index_builds: int = 0
+    """How many times the tag index was built."""
+    heading_index_builds: int = 0
+    """How many times the heading index was built from every page's TOC."""
+    heading_pages_reindexed: int = 0
+    """How many single pages were re-indexed after the host re-parsed them."""
+    generations: int = 0
+    """How many times the registry was invalidated."""
+
+
+def tags_from_metadata(metadata: Mapping[str, Any]) -> frozenset[str]:
+    """Return the tags named by front matter: a string or a sequence of them, blanks dropped."""
+    raw = metadata.get("tags")
+    if raw is None:
+        return frozenset()
+    if isinstance(raw, str):
+        raw = [raw]
+    elif not isinstance(raw, Iterable):
+        raw = [raw]
+    return frozenset(text for text in (str(t).strip() for t in raw) if text)
+
+
+@attrs.frozen
+class _Sections:
+    """The section maps of one generation."""
+
+    all_sections: tuple[SectionLike, ...]
+    section_of_path: dict[Path, SectionLike]
+    section_by_index_path: dict[Path, SectionLike]
+    section_by_dir: dict[Path, SectionLike]
+
+
+@attrs.frozen
+class _Tags:
+    """The tag maps of one generation."""
+
+    pages_by_tag: dict[str, tuple[PageLike, ...]]
+    tags_by_path: dict[Path, frozenset[str]]
+
+
+@attrs.define
+class _Headings:
+    """The heading maps: per page its entries, and the inverted map by lowercase title."""
+
+    entries_by_path: dict[Path, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
+    by_title: dict[str, list[tuple[PageLike, str]]] = attrs.field(factory=dict)
+    by_anchor: dict[str, list[PageLike]] = attrs.field(factory=dict)
+    stale_paths: set[Path] = attrs.field(factory=set)
+
+
+@final
+class IndexRegistry:
+    """The shared indexes of one site: every lookup a build needs, each built once.
+
+    Lookups are O(1) after the first, which pays one O(P) (or O(S+P)) pass.
+    """
+
+    def __init__(self, site: SiteLike) -> None:
+        self._site = site
+        self._lock = threading.RLock()
+        self.stats = RegistryStats()
+        self._generation = 0
+        self._page_by_path: Mapping[Path, PageLike] | None = None
+        self._sections: _Sections | None = None
+        self._tags: _Tags | None = None
+        self._headings: _Headings | None = None
+        self._subtree_pages: dict[int, tuple[PageLike, ...]] = {}
+
+    @property
+    def site(self) -> SiteLike:
+        """The site this registry indexes."""
+        return self._site
+
+    @property
+    def generation(self) -> int:
+        """The number of invalidations so far; caches belong to one generation."""
+        return self._generation
+
+    def invalidate(self) -> None:
+        """Drop every index; call after the host adds, removes or moves pages or sections."""
+        with self._lock:
+            self._generation += 1
+            self.stats.generations += 1
+            self._page_by_path = None
+            self._sections = None
+            self._tags = None
+            self._headings = None
+            self._subtree_pages = {}
+
+    # -- pages by path (RFC item 1) -------------------------------------------------
+
+    @property
+    def page_by_path(self) -> Mapping[Path, PageLike]:
+        """Every page keyed by ``source_path``: built in one pass per generation."""
+        index = self._page_by_path
+        if index is None:
+            with self._lock:
+                index = self._page_by_path
+                if index is None:
+                    index = self._build_page_index()
+                    self._page_by_path = index
+        return index
+
+    def _build_page_index(self) -> Mapping[Path, PageLike]:
+        borrowed = getattr(self._site, "page_by_source_path", None)
+        if isinstance(borrowed, Mapping):
+            # The host keeps its own shared index (Bengal does); a second copy is waste.
+            self.stats.page_index_borrowed += 1
+            return borrowed
+        self.stats.page_index_builds += 1
+        return {page.source_path: page for page in self._site.pages}
+
+    def page_for(self, source_path: Path) -> PageLike | None:
+        """Return the page whose source is *source_path*, or ``None``."""
+        return self.page_by_path.get(source_path)
+
+    # -- sections (RFC item 4) ----------------------------------------------------
+
+    def _section_maps(self) -> _Sections:
+        maps = self._sections
+        if maps is None:
+            with self._lock:
+                maps = self._sections
+                if maps is None:
+                    maps = self._build_section_maps()
+                    self._sections = maps
+        return maps
+
+    def _build_section_maps(self) -> _Sections:
+        self.stats.section_index_builds += 1
+        seen: dict[int, SectionLike] = {}
+        section_of_path: dict[Path, SectionLike] = {}
+        by_index: dict[Path, SectionLike] = {}
+        stack = list(reversed(self._site.sections))
+        while stack:
+            section = stack.pop()
+            if id(section) in seen:
+                continue
+            seen[id(section)] = section
+            for page in section.pages:
+                section_of_path[page.source_path] = section
+            index_page = section.index_page
+            if index_page is not None:
+                section_of_path[index_page.source_path] = section
+                by_index[index_page.source_path] = section
+            stack.extend(reversed(section.subsections))
+        by_dir = {s.path: s for s in seen.values() if s.path is not None}
+        return _Sections(tuple(seen.values()), section_of_path, by_index, by_dir)
+
+    @property
+    def sections(self) -> tuple[SectionLike, ...]:
+        """Every section, top-level and nested, each once, parents before children."""
+        return self._section_maps().all_sections
+
+    def section_of(self, page: PageLike) -> SectionLike | None:
+        """Return the section *page* belongs to (an index page: its own section), in O(1)."""
+        return self._section_maps().section_of_path.get(page.source_path)
+
+    def section_for_index(self, index_page: PageLike) -> SectionLike | None:
+        """Return the section whose index page is *index_page*, in O(1); ``None`` if none."""
+        return self._section_maps().section_by_index_path.get(index_page.source_path)
+
+    def section_by_path(self, directory: Path) -> SectionLike | None:
+        """Return the section whose directory is *directory*, in O(1); ``None`` if none."""
+        return self._section_maps().section_by_dir.get(directory)
+
+    def is_root_level(self, page: PageLike) -> bool:
+        """Tell whether *page* belongs to no section (its cascade reaches the whole site)."""
+        return page.source_path not in self._section_maps().section_of_path
+
+    def regular_pages_under(self, section: SectionLike) -> tuple[PageLike, ...]:
+        """Every non-generated page below *section*, recursively, except its own index page.
+
+        Index pages of subsections are included: a cascade reaches them too.
+        The result is cached per section for the generation.
+        """
+        cached = self._subtree_pages.get(id(section))
+        if cached is not None:
+            return cached
+        with self._lock:
+            return self._subtree(section)
+
+    def _subtree(self, section: SectionLike) -> tuple[PageLike, ...]:
+        cached = self._subtree_pages.get(id(section))
+        if cached is not None:
+            return cached
+        own_index = section.index_page
+        own_index_path = None if own_index is None else own_index.source_path
+        found: list[PageLike] = [
+            page
+            for page in section.pages
+            if page.source_path != own_index_path and not is_generated(page)
+        ]
+        for child in section.subsections:
+            child_index = child.index_page
+            if child_index is not None and not is_generated(child_index):
+                found.append(child_index)
+            found.extend(self._subtree(child))
+        result = tuple(found)
+        self._subtree_pages[id(section)] = result
+        return result
+
+    def regular_pages(self) -> Iterator[PageLike]:
+        """Every non-generated page of the site (what a root-level cascade reaches)."""
+        return (page for page in self._site.pages if not is_generated(page))
+
+    # -- tags -------------------------------------------------------------------
+
+    def _tag_maps(self) -> _Tags:
+        maps = self._tags
+        if maps is None:
+            with self._lock:
+                maps = self._tags
+                if maps is None:
+                    maps = self._build_tag_maps()
+                    self._tags = maps
+        return maps
+
+    def _build_tag_maps(self) -> _Tags:
+        self.stats.tag_index_builds += 1
+        members: dict[str, list[PageLike]] = {}
+        tags_by_path: dict[Path, frozenset[str]] = {}
+        for page in self._site.pages:
+            if is_generated(page):
+                continue
+            tags = tags_from_metadata(page.metadata)
+            if not tags:
+                continue
+            tags_by_path[page.source_path] = tags
+            for tag in tags:
+                members.setdefault(tag, []).append(page)
+        return _Tags({tag: tuple(pages) for tag, pages in members.items()}, tags_by_path)
+
+    def pages_with_tag(self, tag: str) -> tuple[PageLike, ...]:
+        """Return the non-generated pages tagged *tag*, in site order."""
+        return self._tag_maps().pages_by_tag.get(tag, ())
+
+    def tags_of(self, page: PageLike) -> frozenset[str]:
+        """Return *page*'s tags as indexed this generation."""
+        return self._tag_maps().tags_by_path.get(page.source_path, frozenset())
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """Every tag used by at least one page."""
+        return frozenset(self._tag_maps().pages_by_tag)
+
+    # -- headings (RFC item 5) -----------------------------------------------------
+
+    def page_parsed(self, page: PageLike) -> None:
+        """Tell the registry *page* was (re)parsed: its headings are re-read on next use."""
+        with self._lock:
+            if self._headings is not None:
+                self._headings.stale_paths.add(page.source_path)
+
+    def _heading_maps(self) -> _Headings:
+        with self._lock:
+            maps = self._headings
+            if maps is None:
+                maps = _Headings()
+                self.stats.heading_index_builds += 1
+                for page in self._site.pages:
+                    self._index_headings(maps, page)
+                self._headings = maps
+            elif maps.stale_paths:
+                for path in sorted(maps.stale_paths):
+                    self._unindex_headings(maps, path)
+                    page = self.page_by_path.get(path)
+                    if page is not None:
+                        self.stats.heading_pages_reindexed += 1
+                        self._index_headings(maps, page)
+                maps.stale_paths.clear()
+            return maps
+
+    @staticmethod
+    def _index_headings(maps: _Headings, page: PageLike) -> None:
+        entries: list[tuple[str, str]] = []
+        for item in toc_items_of(page):
+            title = str(item.get("title", "")).strip().lower()
+            anchor = str(item.get("id", "")).strip()
+            if not (title and anchor):
+                continue
+            entries.append((title, anchor))
+            maps.by_title.setdefault(title, []).append((page, anchor))
+            maps.by_anchor.setdefault(anchor, []).append(page)
+        if entries:
+            maps.entries_by_path[page.source_path] = tuple(entries)
+
+    @staticmethod
+    def _unindex_headings(maps: _Headings, path: Path) -> None:
+        for title, anchor in maps.entries_by_path.pop(path, ()):
+            kept = [(p, a) for p, a in maps.by_title.get(title, ()) if p.source_path != path]
+            _store_or_drop(maps.by_title, title, kept)
+            kept_pages = [p for p in maps.by_anchor.get(anchor, ()) if p.source_path != path]
+            _store_or_drop(maps.by_anchor, anchor, kept_pages)
+
+    def pages_with_heading(self, title: str) -> tuple[tuple[PageLike, str], ...]:
+        """Return ``(page, anchor)`` for every parsed heading titled *title* (case-insensitive)."""
+        return tuple(self._heading_maps().by_title.get(title.strip().lower(), ()))
+
+    def pages_with_anchor(self, anchor: str) -> tuple[PageLike, ...]:
+        """Return every parsed page that has a heading with anchor *anchor*."""
+        return tuple(self._heading_maps().by_anchor.get(anchor, ()))
+
+    def headings_of(self, page: PageLike) -> tuple[tuple[str, str], ...]:
+        """Return *page*'s indexed ``(lowercase title, anchor)`` pairs."""
+        return self._heading_maps().entries_by_path.get(page.source_path, ())
+
+
+def _store_or_drop(mapping: dict[str, Any], key: str, values: Sequence[Any]) -> None:
+    if values:
+        mapping[key] = list(values)
+    else:
+        mapping.pop(key, None)
