@@ -146,6 +146,10 @@ def run_demo(*, pages: int = 3000, keep: Path | None = None, seed: int = 0) -> i
         f"({len(site.index_pages)} with a cascade), {len(site.tags)} tags "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    # Files written in the last two seconds are "racy": a same-size rewrite could keep their
+    # stat, so the detector would hash them on every plan.  Let the fresh tree settle first.
+    print("  waiting 2 s for the fresh files to leave the racy window")
+    time.sleep(2.1)
     try:
         engine: Engine = open_engine(root, state_dir=workdir / "state", navigation=True)
         first = engine.plan()

@@ -70,7 +70,7 @@ class DetectionMode(enum.Enum):
 
 def default_ignore(name: str) -> bool:
     """Tell whether a directory entry is hidden or an editor's scratch file (not tracked)."""
-    return name.startswith(".") or name.endswith("~") or name.startswith("#")
+    return name.startswith((".", "#")) or name.endswith("~")
 
 
 def content_digest(path: str | Path) -> bytes:
@@ -169,6 +169,7 @@ class ChangeDetector:
 
     *stat_executor*, if given, runs the per-file checks in parallel chunks:
     worthwhile on high-latency file systems (NFS), not on a local disk.
+    *stat* replaces ``os.stat`` (to inject latency in benchmarks, or faults in tests).
     """
 
     def __init__(
@@ -180,8 +181,10 @@ class ChangeDetector:
         ignore: Callable[[str], bool] = default_ignore,
         stat_executor: Executor | None = None,
         stat_chunk_size: int = 256,
+        stat: Callable[[str], os.stat_result] = os.stat,
     ) -> None:
         self.root = Path(root)
+        self.stat = stat
         self.mode = mode
         self.racy_window_ns = racy_window_ns
         self.ignore = ignore
@@ -269,7 +272,7 @@ class ChangeDetector:
             key = stack.pop()
             where = self._os_path(key)
             try:
-                info = os.stat(where)
+                info = self.stat(where)
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as error:
@@ -358,9 +361,7 @@ class ChangeDetector:
         if executor is None or len(keys) <= size:
             return self._check_chunk(keys, scan)
         chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
-        partials = [
-            _Scan(scan.previous_files, scan.previous_dirs, scan.racy_floor) for _ in chunks
-        ]
+        partials = [_Scan(scan.previous_files, scan.previous_dirs, scan.racy_floor) for _ in chunks]
         found_dirs: list[str] = []
         for more in executor.map(self._check_chunk, chunks, partials):
             found_dirs.extend(more)
@@ -382,7 +383,7 @@ class ChangeDetector:
         racy_floor = scan.racy_floor
         content_mode = self.mode is DetectionMode.CONTENT
         prefix = self._prefix
-        stat = os.stat
+        stat = self.stat
         checked = 0
         for key in keys:
             where = key if _is_absolute_key(key) else prefix + key

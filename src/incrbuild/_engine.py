@@ -6,7 +6,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Protocol, final
@@ -141,17 +141,19 @@ class Engine:
         detection = self.detector.detect(previous, extra_keys=extra)
         pages_read = 0
         if self._loader is not None:
-            known = {
-                self.detector.path_for(key): facts.metadata
-                for key, facts in previous.facts.items()
-            } if previous.commit_id else {}
+            known: Mapping[Path, Mapping[str, Any]] = (
+                _FactsView(previous.facts, self.detector) if previous.commit_id else {}
+            )
             site = self._loader(detection.changes, known)
             pages_read = int(getattr(self._loader, "last_reads", 0))
-            self.set_site(site)
+            refreshed = getattr(self._loader, "last_refreshed", None)
+            if site is self._site and self._registry is not None and refreshed is not None:
+                # The loader patched page metadata in place: update indexes in proportion.
+                self._registry.refresh_pages(refreshed)
+            else:
+                self.set_site(site)
         planning_started = time.perf_counter_ns()
-        plan = self.planner.plan(
-            detection, previous, self.registry, global_keys=self._global_keys
-        )
+        plan = self.planner.plan(detection, previous, self.registry, global_keys=self._global_keys)
         finished = time.perf_counter_ns()
         plan.stats.pages_read = pages_read
         plan.stats.planning_ns = finished - planning_started
@@ -260,6 +262,26 @@ class Engine:
             dependents=_invert(dependencies),
             outputs=outputs,
         )
+
+
+class _FactsView(Mapping[Path, Mapping[str, Any]]):
+    """Stored front matter by site path, converting keys only for what is looked up."""
+
+    def __init__(self, facts: Mapping[str, PageFacts], detector: ChangeDetector) -> None:
+        self._facts = facts
+        self._detector = detector
+
+    def __getitem__(self, path: Path) -> Mapping[str, Any]:
+        return self._facts[self._detector.key_for(path)].metadata
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, Path) and self._detector.key_for(path) in self._facts
+
+    def __iter__(self) -> Iterator[Path]:
+        return map(self._detector.path_for, self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
 
 
 def _invert(dependencies: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -48,4 +48,4 @@ class StateWriteError(IncrbuildError, OSError):
 
 
 class StateWarning(UserWarning):
-    """The stored state was unusable (missing, corrupt, other version): everything counts as changed."""
+    """The stored state was unusable (corrupt, other version): everything counts as changed."""

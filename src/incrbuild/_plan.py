@@ -9,6 +9,7 @@ changed files; never a scan of every page or section.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -25,6 +26,7 @@ from incrbuild.protocols import PageLike, SectionLike, is_generated
 
 __all__ = [
     "LISTING_KEYS",
+    "NAVIGATION_KEYS",
     "Plan",
     "PlanStats",
     "Reason",
@@ -33,8 +35,10 @@ __all__ = [
     "normalise_metadata",
 ]
 
-#: Front matter keys that change how a page appears in lists (sections, tags, prev/next).
+#: Front matter keys that change how a page appears in section and tag listings.
 LISTING_KEYS: Final = frozenset({"title", "date", "weight", "draft", "tags"})
+#: Front matter keys that change a page's place or label in prev/next navigation.
+NAVIGATION_KEYS: Final = frozenset({"title", "date", "weight", "draft"})
 INDEX_NAME: Final = "_index.md"
 
 
@@ -77,7 +81,15 @@ class Reason:
     detail: str = ""
 
     def __str__(self) -> str:
-        where = f" in {self.source}" if self.source is not None else ""
+        return self.describe()
+
+    def describe(self, root: Path | None = None) -> str:
+        """Return the reason as a sentence, with *source* shown relative to *root*."""
+        source = self.source
+        if source is not None and root is not None:
+            with contextlib.suppress(ValueError):
+                source = Path(source.relative_to(root).as_posix())
+        where = f" in {source}" if source is not None else ""
         text = {
             ReasonKind.FULL: "no usable state: full build",
             ReasonKind.ADDED: "source added",
@@ -133,6 +145,7 @@ class Plan:
     reasons: Mapping[Path, tuple[Reason, ...]] = attrs.field(factory=dict, repr=False)
     term_reasons: Mapping[str, tuple[Reason, ...]] = attrs.field(factory=dict, repr=False)
     full: bool = False
+    root: Path | None = None
     stats: PlanStats = attrs.field(factory=PlanStats, repr=False, eq=False)
     detection: Detection | None = attrs.field(default=None, repr=False, eq=False)
     base: State | None = attrs.field(default=None, repr=False, eq=False)
@@ -158,11 +171,20 @@ class Plan:
             else:
                 found = self.reasons.get(Path(current), ())
             for reason in found:
-                chain.append(str(reason) if first else f"{current}: {reason}")
+                text = reason.describe(self.root)
+                chain.append(text if first else f"{self._show(current)}: {text}")
                 if reason.source is not None and reason.source != Path(current):
                     queue.append(reason.source)
             first = False
         return tuple(chain)
+
+    def _show(self, target: Path | str) -> str:
+        if isinstance(target, Path) and self.root is not None:
+            try:
+                return target.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        return str(target)
 
 
 def normalise_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,12 +203,11 @@ def navigation_order_key(metadata: Mapping[str, Any], source_path: Path) -> tupl
     return (number, str(metadata.get("date", "")), str(metadata.get("title", "")), source_path)
 
 
-def _listing_view(metadata: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+def _view(metadata: Mapping[str, Any] | None, keys: frozenset[str]) -> tuple[bytes, ...] | None:
+    """The values of *keys* in *metadata*, comparable across builds (``None``: no page)."""
     if metadata is None:
         return None
-    return tuple(
-        msgspec.json.encode(metadata.get(key), order="sorted") for key in sorted(LISTING_KEYS)
-    )
+    return tuple(_encoded(metadata.get(key)) for key in sorted(keys))
 
 
 @attrs.define
@@ -256,22 +277,20 @@ class Planner:
         for path, _message in changes.errors:
             if path in pages:
                 out.page(path, Reason(ReasonKind.FAILED))
-        removed_pages = frozenset(
-            path for path in changes.removed if self._key_for(path) in facts
-        )
+        removed_pages = frozenset(path for path in changes.removed if self._key_for(path) in facts)
         for path in sorted(removed_pages):
             out.page(path, Reason(ReasonKind.REMOVED))
 
         changed_sources = changes.changed | {p for p, _ in changes.errors}
         for path in sorted(changed_sources):
             old = facts.get(self._key_for(path))
-            page = pages.get(path)
-            if page is not None and is_generated(page):
+            current = pages.get(path)
+            if current is not None and is_generated(current):
                 continue
-            if old is None and page is None:
+            if old is None and current is None:
                 continue  # neither before nor now a page: an asset, handled as a dependency
             old_meta = None if old is None else old.metadata
-            new_meta = None if page is None else normalise_metadata(page.metadata)
+            new_meta = None if current is None else normalise_metadata(current.metadata)
             self._cascade(path, old_meta, new_meta, registry, out)
             self._listings(path, old_meta, new_meta, registry, out)
         self._dependents(changed_sources, previous, pages, out)
@@ -371,7 +390,7 @@ class Planner:
     ) -> None:
         old_tags = tags_from_metadata(old_meta) if old_meta is not None else frozenset()
         new_tags = tags_from_metadata(new_meta) if new_meta is not None else frozenset()
-        listing_changed = _listing_view(old_meta) != _listing_view(new_meta)
+        listing_changed = _view(old_meta, LISTING_KEYS) != _view(new_meta, LISTING_KEYS)
         reason_tags = Reason(ReasonKind.TAXONOMY, path)
         for tag in (old_tags | new_tags) if listing_changed else (old_tags ^ new_tags):
             out.term(tag, reason_tags)
@@ -386,7 +405,8 @@ class Planner:
             parent = path.parent.parent if path.parent != registry.site.root_path else None
             if parent is not None:
                 self._section_listing(parent, registry, out, reason_section)
-        if self.navigation:
+        navigation_changed = _view(old_meta, NAVIGATION_KEYS) != _view(new_meta, NAVIGATION_KEYS)
+        if self.navigation and navigation_changed:
             self._navigation(path, old_meta, new_meta, section_dir, registry, out)
 
     def _listing_of(
@@ -434,9 +454,7 @@ class Planner:
         members: list[PageLike] = []
         if section is not None:
             members = [
-                p
-                for p in section.pages
-                if not is_generated(p) and p.source_path.name != INDEX_NAME
+                p for p in section.pages if not is_generated(p) and p.source_path.name != INDEX_NAME
             ]
         elif section_dir == registry.site.root_path:
             members = [
@@ -518,20 +536,20 @@ class Planner:
             for path in removed_pages
             for output in previous.outputs.get(self._key_for(path), ())
         )
-        live_tags = registry.tags
-        removed_terms = frozenset(tag for tag in out.terms if tag not in live_tags)
+        removed_terms = frozenset(tag for tag in out.terms if not registry.pages_with_tag(tag))
         page_reasons = {path: tuple(reasons) for path, reasons in out.pages.items()}
         return Plan(
             changes=changes,
             pages=frozenset(p for p in out.pages if p not in removed_pages),
             removed_pages=removed_pages,
             removed_outputs=removed_outputs,
-            terms=frozenset(t for t in out.terms if t in live_tags),
+            terms=frozenset(t for t in out.terms if t not in removed_terms),
             removed_terms=removed_terms,
             sections=frozenset(sections),
             reasons=page_reasons,
             term_reasons={tag: tuple(reasons) for tag, reasons in out.terms.items()},
             full=full,
+            root=registry.site.root_path,
             stats=PlanStats(detector=detection.stats, site_pages=len(registry.site.pages)),
             detection=detection,
             base=previous,

@@ -47,9 +47,7 @@ def tags_from_metadata(metadata: Mapping[str, Any]) -> frozenset[str]:
     raw = metadata.get("tags")
     if raw is None:
         return frozenset()
-    if isinstance(raw, str):
-        raw = [raw]
-    elif not isinstance(raw, Iterable):
+    if isinstance(raw, str) or not isinstance(raw, Iterable):
         raw = [raw]
     return frozenset(text for text in (str(t).strip() for t in raw) if text)
 
@@ -263,10 +261,38 @@ class IndexRegistry:
             tags_by_path[page.source_path] = tags
             for tag in tags:
                 members.setdefault(tag, []).append(page)
-        return _Tags({tag: tuple(pages) for tag, pages in members.items()}, tags_by_path)
+        return _Tags({tag: _by_path(pages) for tag, pages in members.items()}, tags_by_path)
+
+    def refresh_pages(self, pages: Iterable[PageLike]) -> None:
+        """Re-read the metadata of *pages* whose front matter changed in place.
+
+        The tag index is updated in proportion to *pages* and their headings are
+        marked stale; the page and section indexes are untouched, so use
+        :meth:`invalidate` instead when pages were added, removed or moved.
+        """
+        with self._lock:
+            maps = self._tags
+            for page in pages:
+                if self._headings is not None:
+                    self._headings.stale_paths.add(page.source_path)
+                if maps is None:
+                    continue
+                path = page.source_path
+                old = maps.tags_by_path.pop(path, frozenset())
+                new = frozenset() if is_generated(page) else tags_from_metadata(page.metadata)
+                if new:
+                    maps.tags_by_path[path] = new
+                for tag in old - new:
+                    kept = tuple(p for p in maps.pages_by_tag.get(tag, ()) if p.source_path != path)
+                    if kept:
+                        maps.pages_by_tag[tag] = kept
+                    else:
+                        maps.pages_by_tag.pop(tag, None)
+                for tag in new - old:
+                    maps.pages_by_tag[tag] = _by_path((*maps.pages_by_tag.get(tag, ()), page))
 
     def pages_with_tag(self, tag: str) -> tuple[PageLike, ...]:
-        """Return the non-generated pages tagged *tag*, in site order."""
+        """Return the non-generated pages tagged *tag*, ordered by source path."""
         return self._tag_maps().pages_by_tag.get(tag, ())
 
     def tags_of(self, page: PageLike) -> frozenset[str]:
@@ -298,10 +324,10 @@ class IndexRegistry:
             elif maps.stale_paths:
                 for path in sorted(maps.stale_paths):
                     self._unindex_headings(maps, path)
-                    page = self.page_by_path.get(path)
-                    if page is not None:
+                    reparsed = self.page_by_path.get(path)
+                    if reparsed is not None:
                         self.stats.heading_pages_reindexed += 1
-                        self._index_headings(maps, page)
+                        self._index_headings(maps, reparsed)
                 maps.stale_paths.clear()
             return maps
 
@@ -338,6 +364,10 @@ class IndexRegistry:
     def headings_of(self, page: PageLike) -> tuple[tuple[str, str], ...]:
         """Return *page*'s indexed ``(lowercase title, anchor)`` pairs."""
         return self._heading_maps().entries_by_path.get(page.source_path, ())
+
+
+def _by_path(pages: Iterable[PageLike]) -> tuple[PageLike, ...]:
+    return tuple(sorted(pages, key=lambda page: page.source_path))
 
 
 def _store_or_drop(mapping: dict[str, Any], key: str, values: Sequence[Any]) -> None:

@@ -33,9 +33,9 @@ __all__ = [
     "DirRecord",
     "FileRecord",
     "PageFacts",
+    "StatTuple",
     "State",
     "StateStore",
-    "StatTuple",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -57,7 +57,7 @@ class FileRecord(msgspec.Struct, array_like=True, frozen=True, gc=False):
 
 
 class DirRecord(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """One listed directory: its stat tuple and the names of its tracked files and subdirectories."""
+    """One listed directory: its stat tuple and its tracked files' and subdirectories' names."""
 
     stat: StatTuple
     files: tuple[str, ...]

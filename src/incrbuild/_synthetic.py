@@ -13,10 +13,43 @@ import attrs
 __all__ = ["SyntheticSite", "generate_site"]
 
 _WORDS: Final = (
-    "build cache page section index cascade tag render template graph change detect "
-    "stat digest snapshot commit plan watch event queue worker thread process output "
-    "content layout partial menu archive feed sitemap search anchor heading link asset"
-).split()
+    "build",
+    "cache",
+    "page",
+    "section",
+    "index",
+    "cascade",
+    "tag",
+    "render",
+    "template",
+    "graph",
+    "change",
+    "detect",
+    "stat",
+    "digest",
+    "snapshot",
+    "commit",
+    "plan",
+    "watch",
+    "event",
+    "queue",
+    "worker",
+    "thread",
+    "process",
+    "output",
+    "content",
+    "layout",
+    "partial",
+    "menu",
+    "archive",
+    "feed",
+    "sitemap",
+    "search",
+    "anchor",
+    "heading",
+    "link",
+    "asset",
+)
 
 
 @final

@@ -1,0 +1,78 @@
+"""Development sessions: ``nox`` runs tests, lint, typing and demo; ``nox -s bench`` benchmarks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typing", "demo"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+PYTHON_314 = ROOT.parent / "shared" / "tools" / "python3.14"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the default test suite (what CI runs), with any extra pytest arguments."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests-long")
+def tests_long(session: nox.Session) -> None:
+    """Run the stateful and property tests with many more examples than CI does."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "--hypothesis-profile=long", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and common bugs with ruff (lint and format check)."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """Type-check the package with ``mypy --strict``."""
+    session.install("-e", ".[test]", "mypy", "types-PyYAML")
+    session.run("mypy", "--strict", "src")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run ``incrbuild demo``, the walk-through a newcomer runs first."""
+    session.install("-e", ".")
+    session.run("incrbuild", "demo", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmark suites in tests/benchmarks and write docs/benchmarks.md."""
+    session.install("-e", ".[test,dask]", "matplotlib")
+    session.run(
+        "pytest",
+        "tests/benchmarks",
+        "--benchmark-only",
+        "-p",
+        "no:randomly",
+        "--override-ini=addopts=",
+        *session.posargs,
+    )
+
+
+@nox.session(default=False)
+def bengal(session: nox.Session) -> None:
+    """Install Bengal under Python 3.14 and run the Bengal integration tests."""
+    if not PYTHON_314.exists():
+        session.skip(f"{PYTHON_314} is not here (it comes with ../shared)")
+    bin_dir = subprocess.run(
+        [str(PYTHON_314), "--print-bin-dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    session.env["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    session.skip("the Bengal integration suite is added by the Bengal adapter work")
