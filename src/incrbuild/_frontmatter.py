@@ -61,7 +61,10 @@ def parse_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
             data = tomllib.loads(block)
         except tomllib.TOMLDecodeError as error:
             found = _TOML_POSITION.search(str(error))
-            line = first_line + (int(found.group(1)) - 1 if found else 0)
+            if found:
+                line = first_line + int(found.group(1)) - 1
+            else:  # "at end of document": the block's last line
+                line = first_line + max(block.count("\n"), 0)
             raise FrontMatterError(path, line, str(error)) from None
     if data is None:
         return {}, body

@@ -1,0 +1,231 @@
+"""IndexRegistry: every lookup agrees with a brute-force scan, and each index is built once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from hypothesis import given
+
+from incrbuild import IndexRegistry, tags_from_metadata
+from incrbuild.adapters.simple import SimplePage, SimpleSection, SimpleSite, assemble_site
+from incrbuild.protocols import PageLike, SectionLike, is_generated
+
+from .strategies import ROOT, sites
+
+
+def all_sections(site: SimpleSite) -> Iterator[SectionLike]:
+    stack: list[SectionLike] = list(site.sections)
+    while stack:
+        section = stack.pop()
+        yield section
+        stack.extend(section.subsections)
+
+
+def brute_section_of(site: SimpleSite, page: PageLike) -> SectionLike | None:
+    for section in all_sections(site):
+        if page in section.pages or section.index_page is page:
+            return section
+    return None
+
+
+def brute_regular_under(section: SectionLike) -> set[Path]:
+    found: set[Path] = set()
+    for page in section.pages:
+        if not is_generated(page) and page is not section.index_page:
+            found.add(page.source_path)
+    for child in section.subsections:
+        if child.index_page is not None and not is_generated(child.index_page):
+            found.add(child.index_page.source_path)
+        found |= brute_regular_under(child)
+    return found
+
+
+class TestIndexRegistry:
+    @given(sites())
+    def test_page_by_path_matches_scan(self, site: SimpleSite) -> None:
+        """``page_for`` finds exactly the page a linear scan finds."""
+        registry = IndexRegistry(site)
+        for page in site.pages:
+            assert registry.page_for(page.source_path) is page
+        assert registry.page_for(ROOT / "missing.md") is None
+
+    @given(sites())
+    def test_section_lookups_match_scan(self, site: SimpleSite) -> None:
+        """``section_of``, ``section_for_index`` and ``is_root_level`` agree with an O(S) scan."""
+        registry = IndexRegistry(site)
+        for page in site.pages:
+            expected = brute_section_of(site, page)
+            assert registry.section_of(page) is expected
+            assert registry.is_root_level(page) is (expected is None)
+            owner = next((s for s in all_sections(site) if s.index_page is page), None)
+            assert registry.section_for_index(page) is owner
+        for section in all_sections(site):
+            assert section.path is not None
+            assert registry.section_by_path(section.path) is section
+
+    @given(sites())
+    def test_regular_pages_under_matches_recursive_scan(self, site: SimpleSite) -> None:
+        """``regular_pages_under`` equals a recursive scan, and is cached."""
+        registry = IndexRegistry(site)
+        for section in all_sections(site):
+            found = registry.regular_pages_under(section)
+            assert {p.source_path for p in found} == brute_regular_under(section)
+            assert len(found) == len({p.source_path for p in found})
+            assert registry.regular_pages_under(section) is found
+
+    @given(sites())
+    def test_tag_index_matches_scan(self, site: SimpleSite) -> None:
+        """Tag lookups equal a scan of every non-generated page's tags."""
+        registry = IndexRegistry(site)
+        expected: dict[str, set[Path]] = {}
+        for page in site.pages:
+            if is_generated(page):
+                continue
+            for tag in tags_from_metadata(page.metadata):
+                expected.setdefault(tag, set()).add(page.source_path)
+        assert registry.tags == frozenset(expected)
+        for tag, paths in expected.items():
+            assert {p.source_path for p in registry.pages_with_tag(tag)} == paths
+        for page in site.pages:
+            want = frozenset() if is_generated(page) else tags_from_metadata(page.metadata)
+            assert registry.tags_of(page) == want
+
+    @given(sites())
+    def test_heading_index_matches_scan(self, site: SimpleSite) -> None:
+        """Heading lookups equal a scan of every page's TOC, case-insensitively."""
+        registry = IndexRegistry(site)
+        expected: dict[str, list[tuple[Path, str]]] = {}
+        for page in site.pages:
+            for item in page.toc_items:
+                expected.setdefault(str(item["title"]).lower(), []).append(
+                    (page.source_path, str(item["id"]))
+                )
+        for title, entries in expected.items():
+            found = [(p.source_path, a) for p, a in registry.pages_with_heading(title.upper())]
+            assert sorted(found) == sorted(entries)
+
+    @given(sites())
+    def test_whole_build_builds_each_index_once(self, site: SimpleSite) -> None:
+        """A build that uses every lookup many times builds each index exactly once."""
+        registry = IndexRegistry(site)
+        for _ in range(3):
+            assert len(registry.page_by_path) == len(site.pages)
+            assert registry.tags is not None
+            for page in site.pages:
+                registry.page_for(page.source_path)
+                registry.section_of(page)
+                registry.section_for_index(page)
+                registry.tags_of(page)
+            for section in registry.sections:
+                registry.regular_pages_under(section)
+            registry.pages_with_heading("intro")
+        assert registry.stats.page_index_builds == 1
+        assert registry.stats.section_index_builds == 1
+        assert registry.stats.tag_index_builds == 1
+        assert registry.stats.heading_index_builds == 1
+
+    def test_heading_index_is_not_built_by_discovery_lookups(self) -> None:
+        """Page, section and tag lookups never touch TOCs (which are empty before parsing)."""
+        page = SimplePage(ROOT / "s" / "a.md", {"tags": ["x"]})
+        registry = IndexRegistry(assemble_site(ROOT, [page]))
+        registry.page_for(page.source_path)
+        registry.section_of(page)
+        registry.tags_of(page)
+        assert registry.stats.heading_index_builds == 0
+
+    def test_heading_index_sees_pages_parsed_later(self) -> None:
+        """Headings parsed after discovery are found, and re-parsing re-indexes one page."""
+        first = SimplePage(ROOT / "a.md")
+        second = SimplePage(ROOT / "b.md")
+        registry = IndexRegistry(assemble_site(ROOT, [first, second]))
+        registry.page_for(first.source_path)
+        first.toc_items = [{"title": "Install", "id": "install"}]
+        assert registry.pages_with_heading("install") == ((first, "install"),)
+        first.toc_items = [{"title": "Setup", "id": "setup"}]
+        assert registry.pages_with_heading("install") == ((first, "install"),)  # not told yet
+        registry.page_parsed(first)
+        assert registry.pages_with_heading("install") == ()
+        assert registry.pages_with_heading("setup") == ((first, "setup"),)
+        assert registry.pages_with_anchor("setup") == (first,)
+        assert registry.stats.heading_index_builds == 1
+        assert registry.stats.heading_pages_reindexed == 1
+
+    def test_invalidate_starts_a_new_generation(self) -> None:
+        """After the host adds a page, ``invalidate`` makes every index see it."""
+        site = assemble_site(ROOT, [SimplePage(ROOT / "s" / "a.md", {"tags": ["t"]})])
+        registry = IndexRegistry(site)
+        assert len(registry.pages_with_tag("t")) == 1
+        assert len(registry.page_by_path) == 1
+        added = SimplePage(ROOT / "s" / "b.md", {"tags": ["t"]})
+        site.pages.append(added)
+        site.sections[0].pages.append(added)
+        assert registry.page_for(added.source_path) is None
+        registry.invalidate()
+        assert registry.page_for(added.source_path) is added
+        assert registry.section_of(added) is site.sections[0]
+        assert len(registry.pages_with_tag("t")) == 2
+        assert registry.generation == 1
+        assert registry.stats.page_index_builds == 2
+
+    def test_refresh_pages_updates_tags_in_place(self) -> None:
+        """``refresh_pages`` moves a retagged page between tags without a rebuild."""
+        page = SimplePage(ROOT / "a.md", {"tags": ["old"]})
+        other = SimplePage(ROOT / "b.md", {"tags": ["old", "keep"]})
+        registry = IndexRegistry(assemble_site(ROOT, [page, other]))
+        assert registry.pages_with_tag("old") == (page, other)
+        page.metadata["tags"] = ["new"]
+        registry.refresh_pages([page])
+        assert registry.pages_with_tag("old") == (other,)
+        assert registry.pages_with_tag("new") == (page,)
+        assert registry.tags_of(page) == {"new"}
+        assert registry.stats.tag_index_builds == 1
+
+    def test_borrows_the_hosts_page_index(self) -> None:
+        """A site with its own ``page_by_source_path`` is not indexed a second time."""
+
+        class HostSite:
+            root_path = ROOT
+            pages = [SimplePage(ROOT / "a.md")]
+            sections: list[SimpleSection] = []
+            page_by_source_path = {ROOT / "a.md": pages[0]}
+
+        registry = IndexRegistry(HostSite())
+        assert registry.page_for(ROOT / "a.md") is HostSite.pages[0]
+        assert registry.stats.page_index_builds == 0
+        assert registry.stats.page_index_borrowed == 1
+
+    def test_concurrent_first_use_builds_once(self) -> None:
+        """Two threads asking at once for the page index build it once."""
+
+        class SlowPages(list[SimplePage]):
+            def __iter__(self) -> Iterator[SimplePage]:
+                time.sleep(0.05)
+                return super().__iter__()
+
+        site = SimpleSite(ROOT, SlowPages([SimplePage(ROOT / f"{i}.md") for i in range(50)]))
+        registry = IndexRegistry(site)
+        barrier = threading.Barrier(8)
+        results: list[int] = []
+
+        def ask() -> None:
+            barrier.wait()
+            results.append(len(registry.page_by_path))
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == [50] * 8
+        assert registry.stats.page_index_builds == 1
+
+
+class TestTagsFromMetadata:
+    def test_accepts_a_string_or_a_list(self) -> None:
+        """A single string and a list both give a set of stripped, non-blank tags."""
+        assert tags_from_metadata({"tags": "x"}) == {"x"}
+        assert tags_from_metadata({"tags": [" x ", "", "y", 3]}) == {"x", "y", "3"}
+        assert tags_from_metadata({}) == frozenset()
