@@ -46,7 +46,9 @@ def sites(draw: st.DrawFn) -> SimpleSite:
     used: set[Path] = set()
     for directory in [ROOT, *dirs]:
         names = draw(
-            st.lists(st.sampled_from(["_index.md", "a.md", "b.md", "ü.md"]), unique=True, max_size=3)
+            st.lists(
+                st.sampled_from(["_index.md", "a.md", "b.md", "ü.md"]), unique=True, max_size=3
+            )
         )
         for name in names:
             path = directory / name

@@ -90,7 +90,13 @@ class TestLoadSite:
         site = load_site(tmp_path)
         registry = IndexRegistry(site)
         paths = sorted(p.source_path.relative_to(tmp_path).as_posix() for p in site.pages)
-        assert paths == ["_index.md", "about.md", "docs/_index.md", "docs/api/ref.md", "docs/intro.md"]
+        assert paths == [
+            "_index.md",
+            "about.md",
+            "docs/_index.md",
+            "docs/api/ref.md",
+            "docs/intro.md",
+        ]
         docs = registry.section_by_path(tmp_path / "docs")
         assert docs is not None
         assert docs.index_page is registry.page_for(tmp_path / "docs" / "_index.md")

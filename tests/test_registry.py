@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 from hypothesis import given
 
@@ -186,14 +187,16 @@ class TestIndexRegistry:
     def test_borrows_the_hosts_page_index(self) -> None:
         """A site with its own ``page_by_source_path`` is not indexed a second time."""
 
+        page = SimplePage(ROOT / "a.md")
+
         class HostSite:
             root_path = ROOT
-            pages = [SimplePage(ROOT / "a.md")]
-            sections: list[SimpleSection] = []
-            page_by_source_path = {ROOT / "a.md": pages[0]}
+            pages = (page,)
+            sections: tuple[SimpleSection, ...] = ()
+            page_by_source_path = MappingProxyType({ROOT / "a.md": page})
 
         registry = IndexRegistry(HostSite())
-        assert registry.page_for(ROOT / "a.md") is HostSite.pages[0]
+        assert registry.page_for(ROOT / "a.md") is page
         assert registry.stats.page_index_builds == 0
         assert registry.stats.page_index_borrowed == 1
 

@@ -11,7 +11,15 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Protocol, final
 
-from incrbuild._detect import DEFAULT_RACY_WINDOW_NS, ChangeDetector, ChangeSet, DetectionMode
+import attrs
+
+from incrbuild._detect import (
+    DEFAULT_RACY_WINDOW_NS,
+    ChangeDetector,
+    ChangeSet,
+    Detection,
+    DetectionMode,
+)
 from incrbuild._errors import StateWarning
 from incrbuild._plan import Plan, Planner, facts_for
 from incrbuild._registry import IndexRegistry
@@ -146,6 +154,9 @@ class Engine:
             )
             site = self._loader(detection.changes, known)
             pages_read = int(getattr(self._loader, "last_reads", 0))
+            load_errors: Mapping[Path, str] = getattr(self._loader, "last_errors", None) or {}
+            if load_errors:
+                detection = _with_errors(detection, load_errors, self.detector)
             refreshed = getattr(self._loader, "last_refreshed", None)
             if site is self._site and self._registry is not None and refreshed is not None:
                 # The loader patched page metadata in place: update indexes in proportion.
@@ -262,6 +273,21 @@ class Engine:
             dependents=_invert(dependencies),
             outputs=outputs,
         )
+
+
+def _with_errors(
+    detection: Detection, errors: Mapping[Path, str], detector: ChangeDetector
+) -> Detection:
+    """Add the site loader's errors to a detection: reported, rebuilt, and not recorded."""
+    keys = {detector.key_for(path) for path in errors}
+    files = {key: record for key, record in detection.files.items() if key not in keys}
+    changes = attrs.evolve(
+        detection.changes,
+        errors=tuple(sorted({*detection.changes.errors, *errors.items()})),
+    )
+    return attrs.evolve(
+        detection, changes=changes, files=files, error_keys=detection.error_keys | keys
+    )
 
 
 class _FactsView(Mapping[Path, Mapping[str, Any]]):

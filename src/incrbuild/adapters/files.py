@@ -121,13 +121,16 @@ class FilesLoader:
     When pages were only modified it patches their metadata in the site it
     returned last time (and lists them in ``last_refreshed``); when pages were
     added or removed it assembles a new site from stored and fresh metadata.
-    ``last_reads`` and ``total_reads`` count page sources read.
+    ``last_reads`` and ``total_reads`` count page sources read.  Pages that
+    cannot be read or parsed are kept (with their last known metadata) and
+    listed in ``last_errors``; the engine reports and rebuilds them.
     """
 
     content_dir: Path
     last_reads: int = 0
     total_reads: int = 0
     last_refreshed: tuple[SimplePage, ...] | None = None
+    last_errors: dict[Path, str] = attrs.field(factory=dict)
     _site: SimpleSite | None = attrs.field(default=None, alias="_site", repr=False)
     _by_path: dict[Path, SimplePage] = attrs.field(factory=dict, alias="_by_path", repr=False)
 
@@ -138,11 +141,18 @@ class FilesLoader:
         errors = {path for path, _ in changes.errors}
         stale = changes.added | changes.modified | errors
         reads = 0
+        self.last_errors = {}
 
         def read(path: Path) -> Mapping[str, Any]:
+            # A bad page must not stop the build: it keeps its last known front matter
+            # (or none), and the error goes back to the engine, which rebuilds it.
             nonlocal reads
             reads += 1
-            return _read_metadata(path)
+            try:
+                return _read_metadata(path)
+            except SourceError as error:
+                self.last_errors[path] = str(error)
+                return known_metadata.get(path, {}) if path in known_metadata else {}
 
         try:
             by_path = self._by_path

@@ -1,0 +1,281 @@
+"""ChangeDetector, one scenario at a time: each rule the detector follows, pinned."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incrbuild import ChangeDetector, DetectionMode
+from incrbuild._detect import Detection
+from incrbuild._state import State
+
+from .test_detector_stateful import SECONDS, quantised_stat
+
+OLD = 1_600_000_000 * SECONDS
+
+
+def committed(detection: Detection, root: Path) -> State:
+    """The state a commit of *detection* would store."""
+    return State(
+        root=str(root),
+        snapshot_ns=detection.snapshot_ns,
+        commit_id="test",
+        files=detection.files,
+        dirs=detection.dirs,
+    )
+
+
+def settle(*paths: Path) -> None:
+    """Give *paths* an old mtime so they are well outside the racy window."""
+    for path in paths:
+        os.utime(path, ns=(OLD, OLD))
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "a.md").write_text("alpha")
+    (root / "docs" / "b.md").write_text("beta")
+    (root / "top.md").write_text("top")
+    return root
+
+
+def first_commit(root: Path, **options: Any) -> tuple[ChangeDetector, State]:
+    """Commit the tree once its files have left the 10 ms racy window."""
+    time.sleep(0.02)
+    detector = ChangeDetector(root, racy_window_ns=10_000_000, **options)
+    return detector, committed(detector.detect(State()), root)
+
+
+def names(paths: frozenset[Path], root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in paths}
+
+
+class TestChangeDetector:
+    def test_first_detection_sees_everything_added(self, tree: Path) -> None:
+        """With no state, every tracked file is added and hashed."""
+        detection = ChangeDetector(tree).detect(State())
+        assert names(detection.changes.added, tree) == {"docs/a.md", "docs/b.md", "top.md"}
+        assert detection.stats.digests == 3
+
+    def test_no_op_stats_every_file_and_lists_nothing(self, tree: Path) -> None:
+        """An unchanged tree costs one stat per file and directory, and no listing or read."""
+        settle(*tree.rglob("*.md"))
+        time.sleep(0.02)
+        detector, state = first_commit(tree)
+        time.sleep(0.02)
+        detection = detector.detect(state)
+        assert not detection.changes
+        assert detection.stats.files_stat == 3
+        assert detection.stats.dirs_listed == 0
+        assert detection.stats.digests == 0
+
+    def test_in_place_rewrite_is_seen_although_the_directory_is_unchanged(self, tree: Path) -> None:
+        """A rewrite in place keeps the directory's mtime, and is still detected."""
+        settle(*tree.rglob("*.md"), tree / "docs")
+        detector, state = first_commit(tree)
+        dir_mtime = (tree / "docs").stat().st_mtime_ns
+        with open(tree / "docs" / "a.md", "r+") as handle:
+            handle.write("ALPHA")
+        assert (tree / "docs").stat().st_mtime_ns == dir_mtime
+        detection = detector.detect(state)
+        assert names(detection.changes.modified, tree) == {"docs/a.md"}
+        assert detection.stats.dirs_listed == 0
+
+    def test_unsound_directory_mtime_mode_misses_in_place_rewrites(self, tree: Path) -> None:
+        """The RFC's shortcut (opt-in) misses exactly the edit the sound mode catches."""
+        settle(*tree.rglob("*.md"), tree / "docs", tree)
+        time.sleep(0.02)
+        unsound, state = first_commit(tree, mode=DetectionMode.DIRECTORY_MTIME)
+        time.sleep(0.02)
+        with open(tree / "docs" / "a.md", "r+") as handle:
+            handle.write("ALPHA")
+        missed = unsound.detect(state)
+        assert not missed.changes  # the documented miss
+        assert missed.stats.files_skipped == 3
+        sound = ChangeDetector(tree, racy_window_ns=10_000_000).detect(state)
+        assert names(sound.changes.modified, tree) == {"docs/a.md"}
+
+    def test_same_second_same_size_rewrite_is_caught_by_the_racy_rule(self, tree: Path) -> None:
+        """With whole-second timestamps a same-size rewrite keeps the stat; content is checked."""
+        detector = ChangeDetector(tree, racy_window_ns=SECONDS + 50_000_000, stat=quantised_stat)
+        state = committed(detector.detect(State()), tree)
+        before = quantised_stat(str(tree / "docs" / "a.md"))
+        (tree / "docs" / "a.md").write_text("ALPHA")
+        after = quantised_stat(str(tree / "docs" / "a.md"))
+        detection = detector.detect(state)
+        assert names(detection.changes.modified, tree) == {"docs/a.md"}
+        if (before.st_mtime_ns, before.st_ctime_ns) == (after.st_mtime_ns, after.st_ctime_ns):
+            assert detection.stats.racy_checks >= 1
+
+    def test_without_the_racy_rule_such_a_rewrite_would_be_missed(self, tree: Path) -> None:
+        """The racy rule is what catches it: with no window, an equal stat is trusted."""
+        path = tree / "docs" / "a.md"
+        detector = ChangeDetector(tree, racy_window_ns=-(10**18), stat=quantised_stat)
+        state = committed(detector.detect(State()), tree)
+        original = os.stat(path)
+        path.write_text("ALPHA")
+        os.utime(path, ns=(original.st_atime_ns, original.st_mtime_ns))
+        same_second = quantised_stat(str(path)).st_ctime_ns == state.files["docs/a.md"].stat[3]
+        detection = detector.detect(state)
+        if same_second:
+            assert not detection.changes  # what a "trust the stat" detector gets wrong
+        sound = ChangeDetector(tree, racy_window_ns=SECONDS * 2, stat=quantised_stat)
+        assert names(sound.detect(state).changes.modified, tree) == {"docs/a.md"}
+
+    def test_touch_without_change_is_an_early_cutoff(self, tree: Path) -> None:
+        """A new mtime with the same bytes is touched, not modified."""
+        detector, state = first_commit(tree)
+        os.utime(tree / "top.md", ns=(OLD, OLD))
+        detection = detector.detect(state)
+        assert not detection.changes
+        assert names(detection.changes.touched, tree) == {"top.md"}
+        assert detection.stats.early_cutoffs == 1
+
+    def test_restored_file_with_an_older_mtime_is_modified(self, tree: Path) -> None:
+        """A file restored with an old mtime (cp -p, tar x) is a change: never "newer than"."""
+        detector, state = first_commit(tree)
+        (tree / "top.md").write_text("restored")
+        os.utime(tree / "top.md", ns=(OLD, OLD))
+        assert names(detector.detect(state).changes.modified, tree) == {"top.md"}
+
+    def test_atomic_save_with_same_content_is_touched(self, tree: Path) -> None:
+        """Temp-file-and-rename with identical bytes changes the inode but not the content."""
+        detector, state = first_commit(tree)
+        (tree / "docs" / ".a.md.tmp").write_text("alpha")
+        os.replace(tree / "docs" / ".a.md.tmp", tree / "docs" / "a.md")
+        detection = detector.detect(state)
+        assert not detection.changes
+        assert names(detection.changes.touched, tree) == {"docs/a.md"}
+
+    def test_add_remove_rename_and_new_directory(self, tree: Path) -> None:
+        """Creations, deletions, renames and new directories are listed correctly."""
+        detector, state = first_commit(tree)
+        (tree / "docs" / "b.md").unlink()
+        os.replace(tree / "top.md", tree / "docs" / "top.md")
+        (tree / "new" / "deep").mkdir(parents=True)
+        (tree / "new" / "deep" / "c.md").write_text("c")
+        changes = detector.detect(state).changes
+        assert names(changes.added, tree) == {"docs/top.md", "new/deep/c.md"}
+        assert names(changes.removed, tree) == {"docs/b.md", "top.md"}
+        assert not changes.modified
+
+    def test_removed_directory_removes_its_files(self, tree: Path) -> None:
+        """Deleting a directory tree reports each file in it as removed."""
+        detector, state = first_commit(tree)
+        for path in (tree / "docs").iterdir():
+            path.unlink()
+        (tree / "docs").rmdir()
+        changes = detector.detect(state).changes
+        assert names(changes.removed, tree) == {"docs/a.md", "docs/b.md"}
+
+    def test_file_replaced_by_a_directory(self, tree: Path) -> None:
+        """A file that becomes a directory is removed, and the directory's files are added."""
+        detector, state = first_commit(tree)
+        (tree / "top.md").unlink()
+        (tree / "top.md").mkdir()
+        (tree / "top.md" / "inner.md").write_text("inner")
+        changes = detector.detect(state).changes
+        assert names(changes.removed, tree) == {"top.md"}
+        assert names(changes.added, tree) == {"top.md/inner.md"}
+
+    def test_hidden_entries_and_directory_links_are_not_tracked(self, tree: Path) -> None:
+        """Dot files, editor backups and links to directories are ignored; file links followed."""
+        (tree / ".git").mkdir()
+        (tree / ".git" / "x").write_text("x")
+        (tree / "a.md~").write_text("backup")
+        (tree / "loop").symlink_to(tree)
+        (tree / "link.md").symlink_to(tree / "top.md")
+        detection = ChangeDetector(tree).detect(State())
+        assert names(detection.changes.added, tree) == {
+            "docs/a.md",
+            "docs/b.md",
+            "top.md",
+            "link.md",
+        }
+
+    def test_self_referencing_link_is_an_error_not_a_crash(self, tree: Path) -> None:
+        """A file link that loops on itself is reported as an error for that file."""
+        (tree / "self.md").symlink_to(tree / "self.md")
+        detection = ChangeDetector(tree).detect(State())
+        errors = {p.name: message for p, message in detection.changes.errors}
+        assert "self.md" in errors
+        assert "self.md" in names(detection.changes.added, tree)
+        assert "self.md" not in detection.files
+
+    def test_unreadable_file_counts_as_changed_and_is_not_recorded(self, tree: Path) -> None:
+        """A file whose content cannot be read is reported changed, and checked again next time."""
+        detector, state = first_commit(tree)
+        (tree / "top.md").write_text("new top")
+        real_open = open
+
+        def failing_digest(path: str | Path) -> bytes:
+            raise PermissionError(13, "Permission denied")
+
+        import incrbuild._detect as detect_module
+
+        original = detect_module.content_digest
+        detect_module.content_digest = failing_digest
+        try:
+            detection = detector.detect(state)
+        finally:
+            detect_module.content_digest = original
+        assert real_open is open
+        assert names(detection.changes.modified, tree) == {"top.md"}
+        assert [p.name for p, _ in detection.changes.errors] == ["top.md"]
+        assert "top.md" not in detection.files
+
+    def test_files_outside_the_root_are_tracked_individually(self, tree: Path) -> None:
+        """A template outside the content directory is stat'ed as an extra key."""
+        template = tree.parent / "templates" / "base.html"
+        template.parent.mkdir()
+        template.write_text("<html>")
+        detector = ChangeDetector(tree, racy_window_ns=10_000_000)
+        key = detector.key_for(template)
+        assert key == template.as_posix()
+        state = committed(detector.detect(State(), extra_keys={key}), tree)
+        template.write_text("<html lang=en>")
+        changes = detector.detect(state, extra_keys={key}).changes
+        assert changes.modified == {template}
+        template.unlink()
+        assert detector.detect(state, extra_keys={key}).changes.removed == {template}
+
+    def test_future_mtime_is_always_content_checked(self, tree: Path) -> None:
+        """A file stamped in the future stays racy, so an equal stat never hides an edit."""
+        future = time.time_ns() + 3600 * SECONDS
+        os.utime(tree / "top.md", ns=(future, future))
+        detector, state = first_commit(tree)
+        detection = detector.detect(state)
+        assert not detection.changes
+        assert detection.stats.racy_checks == 1
+
+    def test_missing_root_is_a_clear_error(self, tmp_path: Path) -> None:
+        """Detection on a missing content directory raises instead of reporting all removed."""
+        from incrbuild import SourceError
+
+        with pytest.raises(SourceError, match="does not exist"):
+            ChangeDetector(tmp_path / "gone").detect(State())
+
+    def test_parallel_checks_equal_sequential(self, tree: Path) -> None:
+        """Checking files in parallel chunks gives the same answer as one thread."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        for i in range(50):
+            (tree / "docs" / f"n{i}.md").write_text(str(i))
+        sequential, state = first_commit(tree)
+        with ThreadPoolExecutor(4) as pool:
+            parallel = ChangeDetector(
+                tree, racy_window_ns=10_000_000, stat_executor=pool, stat_chunk_size=7
+            )
+            (tree / "docs" / "n3.md").write_text("changed")
+            (tree / "docs" / "n9.md").unlink()
+            a = sequential.detect(state)
+            b = parallel.detect(state)
+        assert a.changes == b.changes
+        assert a.files == b.files
+        assert a.stats.files_stat == b.stats.files_stat
