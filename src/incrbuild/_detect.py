@@ -446,6 +446,39 @@ class ChangeDetector:
             return
         scan.modified.append(key)
 
+    def fingerprint_settled(self, keys: Iterable[str], before_ns: int) -> dict[str, FileRecord]:
+        """Fingerprint files first seen during a build, if provably unchanged since *before_ns*.
+
+        A file whose mtime or ctime is later than ``before_ns`` minus the racy
+        window may have changed after the build read it; it is left out, so the
+        next detection counts it as added (and rebuilds its users).
+        """
+        floor = before_ns - self.racy_window_ns
+        found: dict[str, FileRecord] = {}
+        for key in keys:
+            where = self._os_path(key)
+            try:
+                info = self.stat(where)
+                if not _S_ISREG(info.st_mode):
+                    continue
+                if info.st_mtime_ns >= floor or info.st_ctime_ns >= floor:
+                    continue
+                digest = content_digest(where)
+                after = self.stat(where)
+            except OSError:
+                continue
+            current: StatTuple = (
+                info.st_mtime_ns,
+                info.st_size,
+                info.st_ino,
+                info.st_ctime_ns,
+                info.st_mode,
+            )
+            again = (after.st_mtime_ns, after.st_size, after.st_ino, after.st_ctime_ns)
+            if again == current[:4]:  # not rewritten while being hashed
+                found[key] = FileRecord(current, digest)
+        return found
+
     def _keep_unreachable(self, key: str, scan: _Scan) -> None:
         """Count every known file below an unreachable directory as changed, not removed."""
         prefix = f"{key}/" if key else ""

@@ -260,6 +260,16 @@ class Engine:
             facts[key] = known if known is not None and key not in changed_keys else facts_for(page)
         dependencies = {k: v for k, v in base.dependencies.items() if k in facts}
         dependencies.update((k, v) for k, v in recorded_deps.items() if k in facts)
+        first_seen = {
+            dep
+            for deps in recorded_deps.values()
+            for dep in deps
+            if dep not in files and dep not in detection.error_keys
+        }
+        if first_seen:
+            # Inputs the build read that the plan did not know: fingerprint those that
+            # provably did not change since the plan began (the rest count as added).
+            files.update(self.detector.fingerprint_settled(first_seen, detection.snapshot_ns))
         outputs = {k: v for k, v in base.outputs.items() if k in facts}
         outputs.update((k, v) for k, v in recorded_outputs.items() if k in facts)
         return State(
