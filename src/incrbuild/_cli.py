@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from incrbuild._detect import DetectionMode
-from incrbuild._errors import IncrbuildError
+from incrbuild._errors import IncrbuildError, StateWarning
 from incrbuild._plan import Plan
 
 __all__ = ["main", "plan_as_json"]
@@ -59,11 +59,12 @@ def plan_as_json(plan: Plan, root: Path, *, reasons: bool = False) -> dict[str, 
     }
     if reasons:
         data["reasons"] = {
-            _relative(path, root): [str(r) for r in found]
+            _relative(path, root): [r.describe(root) for r in found]
             for path, found in sorted(plan.reasons.items())
         }
         data["term_reasons"] = {
-            tag: [str(r) for r in found] for tag, found in sorted(plan.term_reasons.items())
+            tag: [r.describe(root) for r in found]
+            for tag, found in sorted(plan.term_reasons.items())
         }
     return data
 
@@ -187,11 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        warnings.formatwarning = lambda message, category, *_a, **_k: (
-            f"incrbuild: warning: {message}\n"
-        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StateWarning)
         try:
             return int(args.handler(args))
         except IncrbuildError as error:
@@ -199,3 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt:
             return 130
+        finally:
+            for warning in caught:
+                print(f"incrbuild: warning: {warning.message}", file=sys.stderr)
