@@ -91,6 +91,11 @@ class DetectorMachine(RuleBasedStateMachine):
         self.committed: dict[str, bytes] = {}
         self.pending: tuple[Plan, dict[str, bytes]] | None = None
         self.plans = 0
+        self.events: set[Path] = set()
+
+    def _event(self, *paths: Path) -> None:
+        """What a perfect file watcher would report for the operation just done."""
+        self.events.update(paths)
 
     def teardown(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -111,6 +116,7 @@ class DetectorMachine(RuleBasedStateMachine):
             full = self.root / parent
             if full.exists() and not full.is_dir():
                 full.unlink()
+        self._event(*(self.root / p for p in path.relative_to(self.root).parents), path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return rel
@@ -125,6 +131,7 @@ class DetectorMachine(RuleBasedStateMachine):
         new = data.draw(st.binary(min_size=len(old), max_size=len(old)))
         with open(path, "r+b") as handle:
             handle.write(new)
+        self._event(path)
 
     @rule(rel=files, data=CONTENTS)
     def rewrite_in_place(self, rel: str, data: bytes) -> None:
@@ -134,6 +141,7 @@ class DetectorMachine(RuleBasedStateMachine):
             with open(path, "r+b") as handle:
                 handle.truncate(0)
                 handle.write(data)
+            self._event(path)
 
     @rule(rel=files, shift=st.sampled_from([-3, 2]))
     def touch(self, rel: str, shift: int) -> None:
@@ -142,6 +150,7 @@ class DetectorMachine(RuleBasedStateMachine):
         if path.is_file():
             stamp = path.stat().st_mtime_ns + shift * SECONDS
             os.utime(path, ns=(stamp, stamp))
+            self._event(path)
 
     @rule(rel=files, data=CONTENTS)
     def atomic_save(self, rel: str, data: bytes) -> None:
@@ -151,6 +160,7 @@ class DetectorMachine(RuleBasedStateMachine):
             temp = path.parent / f".{path.name}.swp"
             temp.write_bytes(data)
             os.replace(temp, path)
+            self._event(temp, path)
 
     @rule(rel=consumes(files))
     def delete(self, rel: str) -> None:
@@ -158,6 +168,7 @@ class DetectorMachine(RuleBasedStateMachine):
         path = self._path(rel)
         if path.is_file():
             path.unlink()
+            self._event(path)
 
     @rule(
         target=files,
@@ -172,6 +183,7 @@ class DetectorMachine(RuleBasedStateMachine):
         target = self._path(new_rel)
         if not path.is_file() or target.is_dir() or not self._can_hold(target):
             return rel
+        self._event(path, target, *(self.root / p for p in target.relative_to(self.root).parents))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         return new_rel
@@ -184,6 +196,7 @@ class DetectorMachine(RuleBasedStateMachine):
             return "a/nothing"
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "f.txt").write_bytes(data)
+        self._event(directory, directory / "f.txt")
         return f"a/{name}/f.txt"
 
     @rule(directory=st.sampled_from(["a", "b", "a/deep", "a/new1"]))
@@ -192,6 +205,7 @@ class DetectorMachine(RuleBasedStateMachine):
         path = self._path(directory)
         if path.is_dir():
             shutil.rmtree(path)
+            self._event(path)
 
     @rule(rel=files, data=CONTENTS, years=st.integers(min_value=1, max_value=20))
     def copy_with_old_mtime(self, rel: str, data: bytes, years: int) -> None:
@@ -201,6 +215,7 @@ class DetectorMachine(RuleBasedStateMachine):
             stamp = time.time_ns() - years * 365 * 86400 * SECONDS
             path.write_bytes(data)
             os.utime(path, ns=(stamp, stamp))
+            self._event(path)
 
     @rule(rel=consumes(files), data=CONTENTS)
     def replace_file_by_directory(self, rel: str, data: bytes) -> None:
@@ -210,6 +225,7 @@ class DetectorMachine(RuleBasedStateMachine):
             path.unlink()
             path.mkdir()
             (path / "inner.txt").write_bytes(data)
+            self._event(path, path / "inner.txt")
 
     @rule(seconds=st.sampled_from([0.0, 0.025]))
     def time_passes(self, seconds: float) -> None:
@@ -230,7 +246,7 @@ class DetectorMachine(RuleBasedStateMachine):
     def plan(self) -> None:
         """Plan, and check the change set against the truth since the last commit."""
         current = truth(self.root)
-        plan = self.engine.plan()
+        plan = self._make_plan()
         self.plans += 1
         rel = self._relative
         expected_added = current.keys() - self.committed.keys()
@@ -251,6 +267,10 @@ class DetectorMachine(RuleBasedStateMachine):
             listings_reused=detector.dirs_stat - detector.dirs_listed,
             modified=len(expected_modified),
         )
+
+    def _make_plan(self) -> Plan:
+        self.events.clear()
+        return self.engine.plan()
 
     @precondition(lambda self: self.pending is not None)
     @rule()
@@ -275,6 +295,16 @@ class DetectorMachine(RuleBasedStateMachine):
         return {p.relative_to(self.root).as_posix() for p in paths}
 
 
+class WatchedMachine(DetectorMachine):
+    """The same, planning from a perfect watcher's events only (after a first full plan)."""
+
+    def _make_plan(self) -> Plan:
+        events, self.events = set(self.events), set()
+        plan = self.engine.plan_paths(events)
+        EXERCISED.update(partial_plans=int(plan.detection is not None and plan.detection.partial))
+        return plan
+
+
 class CoarseClockMachine(DetectorMachine):
     """The same, with whole-second timestamps: same-second rewrites keep the stat tuple."""
 
@@ -287,6 +317,10 @@ examples = settings.default.max_examples
 
 TestDetectorAgainstTruth = DetectorMachine.TestCase
 TestDetectorAgainstTruth.settings = settings(
+    max_examples=examples, stateful_step_count=steps, deadline=None
+)
+TestWatchedDetectorAgainstTruth = WatchedMachine.TestCase
+TestWatchedDetectorAgainstTruth.settings = settings(
     max_examples=examples, stateful_step_count=steps, deadline=None
 )
 TestDetectorWithCoarseTimestamps = CoarseClockMachine.TestCase

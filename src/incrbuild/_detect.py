@@ -24,7 +24,7 @@ import hashlib
 import os
 import stat as stat_module
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Final, final
@@ -145,6 +145,12 @@ class Detection:
     snapshot_ns: int
     stats: DetectorStats
     error_keys: frozenset[str]
+    partial: bool = False
+    """True for :meth:`ChangeDetector.detect_paths`: ``files`` and ``dirs`` hold only updates."""
+    removed_keys: frozenset[str] = frozenset()
+    """In a partial detection: file keys to drop from the state."""
+    removed_dir_keys: frozenset[str] = frozenset()
+    """In a partial detection: directory keys to drop from the state."""
 
 
 @attrs.define
@@ -261,6 +267,151 @@ class ChangeDetector:
         return Detection(
             changes, scan.files, scan.dirs, snapshot, scan.stats, frozenset(scan.errors)
         )
+
+    def detect_paths(
+        self,
+        previous: State,
+        paths: Iterable[Path | str],
+        extra_keys: Collection[str] = (),
+    ) -> Detection:
+        """Check only *paths* (as reported by a file watcher); the rest is taken as unchanged.
+
+        Costs time in proportion to the paths and the directories whose listing
+        they change: a file that appeared or vanished re-lists its parent, a new
+        directory is walked whole (its files may predate the watch on it).
+        The result is *partial*: it holds only the records to update or drop.
+        """
+        started = time.perf_counter_ns()
+        snapshot = time.time_ns()
+        scan = _Scan(previous.files, previous.dirs, previous.snapshot_ns - self.racy_window_ns)
+        removed: set[str] = set()
+        removed_dirs: set[str] = set()
+        check: list[str] = []
+        reconcile: set[str] = set()
+        for raw in paths:
+            key = self.key_for(raw)
+            if _is_absolute_key(key):
+                if key in extra_keys or key in previous.files:
+                    check.append(key)
+                continue
+            if key and any(self.ignore(part) for part in key.split("/")):
+                continue
+            where = self._os_path(key)
+            known_dirs = previous.dirs
+            try:
+                info = self.stat(where)
+            except (FileNotFoundError, NotADirectoryError):
+                if key in previous.files or key in known_dirs:
+                    reconcile.add(_known_ancestor(_parent_key(key), known_dirs))
+                continue
+            except OSError as error:
+                self._record_error(key, f"cannot stat: {error.strerror}", scan)
+                continue
+            if _S_ISDIR(info.st_mode):
+                # A directory new to the state is walked from its nearest known ancestor,
+                # whose listing gains it (its files may predate any watch on it).
+                reconcile.add(_known_ancestor(key, known_dirs))
+            elif key in previous.files:
+                check.append(key)
+            else:
+                reconcile.add(_known_ancestor(_parent_key(key), known_dirs))
+        for directory in sorted(reconcile, key=lambda k: k.count("/")):
+            if directory in removed_dirs or any(
+                directory.startswith(gone + "/") for gone in removed_dirs
+            ):
+                continue
+            check.extend(self._reconcile(directory, previous, scan, removed, removed_dirs))
+        pending = self._check_files(check, scan)
+        while pending:
+            pending = self._check_files(self._walk(pending, scan), scan)
+        removed.difference_update(scan.files)
+        path_for = self.path_for
+        changes = ChangeSet(
+            added=frozenset(map(path_for, scan.added)),
+            modified=frozenset(map(path_for, scan.modified)),
+            removed=frozenset(map(path_for, removed)),
+            touched=frozenset(map(path_for, scan.touched)),
+            errors=tuple(sorted((path_for(k), m) for k, m in scan.errors.items())),
+        )
+        scan.stats.elapsed_ns = time.perf_counter_ns() - started
+        return Detection(
+            changes,
+            scan.files,
+            scan.dirs,
+            snapshot,
+            scan.stats,
+            frozenset(scan.errors),
+            partial=True,
+            removed_keys=frozenset(removed),
+            removed_dir_keys=frozenset(removed_dirs),
+        )
+
+    def _reconcile(
+        self,
+        key: str,
+        previous: State,
+        scan: _Scan,
+        removed: set[str],
+        removed_dirs: set[str],
+    ) -> list[str]:
+        """Re-list directory *key*, diff it with the stored listing; return files to check."""
+        where = self._os_path(key)
+        known = previous.dirs.get(key)
+        try:
+            info = self.stat(where)
+        except OSError:
+            info = None
+        if info is None or not _S_ISDIR(info.st_mode):
+            if known is not None:
+                self._drop_subtree(key, previous, removed, removed_dirs)
+            if info is not None and key:
+                return [key]  # a directory replaced by a file
+            return []
+        listed = self._list(where, key, scan)
+        if listed is None:
+            return []
+        files, dirs = listed
+        stat_tuple: StatTuple = (
+            info.st_mtime_ns,
+            info.st_size,
+            info.st_ino,
+            info.st_ctime_ns,
+            info.st_mode,
+        )
+        scan.dirs[key] = DirRecord(stat_tuple, files, dirs)
+        prefix = f"{key}/" if key else ""
+        old_files = set(known.files) if known is not None else set()
+        old_dirs = set(known.dirs) if known is not None else set()
+        for name in old_files - set(files):
+            if prefix + name in previous.files:  # unrecorded (errored) files were never there
+                removed.add(prefix + name)
+        for name in old_dirs - set(dirs):
+            self._drop_subtree(prefix + name, previous, removed, removed_dirs)
+        new_dirs = [prefix + name for name in dirs if name not in old_dirs]
+        to_check = [
+            prefix + name
+            for name in files
+            if name not in old_files or prefix + name not in previous.files
+        ]
+        if new_dirs:
+            to_check.extend(self._walk(new_dirs, scan))
+        return to_check
+
+    @staticmethod
+    def _drop_subtree(key: str, previous: State, removed: set[str], removed_dirs: set[str]) -> None:
+        """Mark every stored file and directory below *key* (inclusive) as gone."""
+        stack = [key]
+        while stack:
+            current = stack.pop()
+            record = previous.dirs.get(current)
+            if record is None:
+                if current in previous.files:
+                    removed.add(current)
+                continue
+            removed_dirs.add(current)
+            prefix = f"{current}/" if current else ""
+            removed.update(k for k in (prefix + n for n in record.files) if k in previous.files)
+            stack.extend(prefix + name for name in record.dirs)
 
     def _walk(self, start: Sequence[str], scan: _Scan) -> list[str]:
         """Stat (and if needed re-list) directories from *start* down; return file keys."""
@@ -495,6 +646,17 @@ class ChangeDetector:
             scan.modified.append(key)
         else:
             scan.added.append(key)
+
+
+def _parent_key(key: str) -> str:
+    return key.rpartition("/")[0]
+
+
+def _known_ancestor(key: str, known: Mapping[str, DirRecord]) -> str:
+    """*key* itself if the state lists it, else its nearest listed ancestor (the root last)."""
+    while key and key not in known:
+        key = _parent_key(key)
+    return key
 
 
 def _is_absolute_key(key: str) -> bool:

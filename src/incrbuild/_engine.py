@@ -103,6 +103,8 @@ class Engine:
         self._recorded_lock = threading.Lock()
         self._recorded_deps: dict[str, tuple[str, ...]] = {}
         self._recorded_outputs: dict[str, tuple[str, ...]] = {}
+        # Watcher paths planned but not yet committed: each partial plan re-checks them.
+        self._uncommitted_paths: set[Path] = set()
 
     # -- the site -----------------------------------------------------------------
 
@@ -147,6 +149,37 @@ class Engine:
         previous = self.load_state()
         extra = set(previous.dependents) | self._global_keys
         detection = self.detector.detect(previous, extra_keys=extra)
+        return self._plan_detection(detection, previous, started)
+
+    def plan_paths(self, paths: Iterable[Path | str]) -> Plan:
+        """Plan from the paths a file watcher reported, in time proportional to them.
+
+        Everything not named is taken as unchanged, so use this only with a
+        watcher you trust for that interval; :class:`~incrbuild.WatchSession`
+        decides when to fall back to :meth:`plan`.  Falls back by itself when
+        there is no committed state in memory or another process committed.
+        """
+        started = time.perf_counter_ns()
+        previous = self._state
+        if previous is None or not previous.commit_id or self._state_file_changed():
+            return self.plan()
+        if self._loader is not None and self._site is None:
+            return self.plan()
+        extra = set(previous.dependents) | self._global_keys
+        self._uncommitted_paths.update(Path(p) for p in paths)
+        checked = frozenset(self._uncommitted_paths)
+        detection = self.detector.detect_paths(previous, checked, extra_keys=extra)
+        plan = self._plan_detection(detection, previous, started)
+        return attrs.evolve(plan, watched_paths=checked)
+
+    def _state_file_changed(self) -> bool:
+        try:
+            info = os.stat(self.store.path)
+        except OSError:
+            return self._state_stamp is not None
+        return (info.st_mtime_ns, info.st_size, info.st_ino) != self._state_stamp
+
+    def _plan_detection(self, detection: Detection, previous: State, started: int) -> Plan:
         pages_read = 0
         if self._loader is not None:
             known: Mapping[Path, Mapping[str, Any]] = (
@@ -211,10 +244,19 @@ class Engine:
         with self._recorded_lock:
             recorded_deps, self._recorded_deps = self._recorded_deps, {}
             recorded_outputs, self._recorded_outputs = self._recorded_outputs, {}
-        state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
+        base_id = base.commit_id
         with self.store.locked():
             current_id = self.store.current_commit_id()
-            if current_id != base.commit_id:
+            if detection.partial and current_id == base_id and base is self._state:
+                state = self._apply_partial(
+                    plan, base, recorded_deps, recorded_outputs, failed_keys
+                )
+            else:
+                if detection.partial:
+                    base = _copy_state(base)
+                    plan = attrs.evolve(plan, detection=_completed(detection, base), base=base)
+                state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
+            if current_id != base_id:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", StateWarning)
                     current = self.store.load()
@@ -227,11 +269,85 @@ class Engine:
                 )
             self.store.save(state)
         self._state = state
+        if detection.partial:
+            self._uncommitted_paths.difference_update(plan.watched_paths)
+        else:
+            self._uncommitted_paths.clear()
+        # Files left unrecorded (unreadable, failed) must be looked at again next time.
+        path_for = self.detector.path_for
+        self._uncommitted_paths.update(path_for(k) for k in detection.error_keys | failed_keys)
         try:
             info = os.stat(self.store.path)
             self._state_stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         except OSError:
             self._state_stamp = None
+
+    def _apply_partial(
+        self,
+        plan: Plan,
+        state: State,
+        recorded_deps: dict[str, tuple[str, ...]],
+        recorded_outputs: dict[str, tuple[str, ...]],
+        failed_keys: set[str],
+    ) -> State:
+        """Apply a partial (watcher) detection to the in-memory state, in proportion to it."""
+        detection = plan.detection
+        assert detection is not None
+        key_for = self.detector.key_for
+        dropped = detection.removed_keys | detection.error_keys | failed_keys
+        for key in dropped:
+            state.files.pop(key, None)
+            state.facts.pop(key, None)
+            state.outputs.pop(key, None)
+            self._set_dependencies(state, key, ())
+            state.dependencies.pop(key, None)
+        for key in detection.removed_dir_keys:
+            state.dirs.pop(key, None)
+        state.files.update((k, v) for k, v in detection.files.items() if k not in dropped)
+        state.dirs.update(detection.dirs)
+        registry = self.registry
+        for path in plan.changes.added | plan.changes.modified:
+            key = key_for(path)
+            page = registry.page_for(path)
+            if key in dropped or page is None or is_generated(page):
+                continue
+            state.facts[key] = facts_for(page)
+        for key, deps in recorded_deps.items():
+            if key in state.facts:
+                self._set_dependencies(state, key, deps)
+        for key, outputs in recorded_outputs.items():
+            if key in state.facts:
+                state.outputs[key] = outputs
+        first_seen = {
+            dep
+            for deps in recorded_deps.values()
+            for dep in deps
+            if dep not in state.files and dep not in dropped
+        }
+        if first_seen:
+            state.files.update(self.detector.fingerprint_settled(first_seen, detection.snapshot_ns))
+        # snapshot_ns stays that of the last full scan: entries verified since then carry
+        # later timestamps and so stay racy (content-checked) until the next full scan.
+        state.commit_id = new_commit_id()
+        return state
+
+    @staticmethod
+    def _set_dependencies(state: State, page_key: str, deps: tuple[str, ...]) -> None:
+        old = state.dependencies.get(page_key, ())
+        if old == deps:
+            return
+        for dep in set(old) - set(deps):
+            users = tuple(u for u in state.dependents.get(dep, ()) if u != page_key)
+            if users:
+                state.dependents[dep] = users
+            else:
+                state.dependents.pop(dep, None)
+        for dep in set(deps) - set(old):
+            state.dependents[dep] = tuple(sorted({*state.dependents.get(dep, ()), page_key}))
+        if deps:
+            state.dependencies[page_key] = deps
+        else:
+            state.dependencies.pop(page_key, None)
 
     def _next_state(
         self,
@@ -318,6 +434,32 @@ class _FactsView(Mapping[Path, Mapping[str, Any]]):
 
     def __len__(self) -> int:
         return len(self._facts)
+
+
+def _copy_state(state: State) -> State:
+    """A copy whose dictionaries can be changed without touching *state*."""
+    return State(
+        root=state.root,
+        snapshot_ns=state.snapshot_ns,
+        commit_id=state.commit_id,
+        files=dict(state.files),
+        dirs=dict(state.dirs),
+        facts=dict(state.facts),
+        dependencies=dict(state.dependencies),
+        dependents=dict(state.dependents),
+        outputs=dict(state.outputs),
+    )
+
+
+def _completed(detection: Detection, base: State) -> Detection:
+    """Turn a partial detection into a whole one by carrying *base*'s other records over."""
+    files = {k: v for k, v in base.files.items() if k not in detection.removed_keys}
+    files.update(detection.files)
+    dirs = {k: v for k, v in base.dirs.items() if k not in detection.removed_dir_keys}
+    dirs.update(detection.dirs)
+    return attrs.evolve(
+        detection, files=files, dirs=dirs, partial=False, snapshot_ns=base.snapshot_ns
+    )
 
 
 def _invert(dependencies: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -149,6 +149,7 @@ class Plan:
     stats: PlanStats = attrs.field(factory=PlanStats, repr=False, eq=False)
     detection: Detection | None = attrs.field(default=None, repr=False, eq=False)
     base: State | None = attrs.field(default=None, repr=False, eq=False)
+    watched_paths: frozenset[Path] = attrs.field(default=frozenset(), repr=False, eq=False)
 
     def why(self, target: Path | str) -> tuple[str, ...]:
         """Return the chain of reasons *target* (a page path or a tag) is in the plan.
