@@ -8,11 +8,14 @@ import sys
 import incrbuild
 
 EXPECTED = [
+    "ChangeBatch",
     "ChangeDetector",
     "ChangeSet",
+    "ChangeSource",
     "DetectionMode",
     "DetectorStats",
     "Engine",
+    "FakeChangeSource",
     "FrontMatterError",
     "IncrbuildError",
     "IndexRegistry",
@@ -31,6 +34,9 @@ EXPECTED = [
     "StateWarning",
     "StateWriteError",
     "SyntheticSite",
+    "WatchSession",
+    "WatchStats",
+    "WatchfilesSource",
     "content_digest",
     "generate_site",
     "navigation_order_key",

@@ -28,16 +28,27 @@ from incrbuild._plan import Plan, PlanStats, Reason, ReasonKind, navigation_orde
 from incrbuild._registry import IndexRegistry, RegistryStats, tags_from_metadata
 from incrbuild._state import StateStore
 from incrbuild._synthetic import SyntheticSite, generate_site
+from incrbuild._watch import (
+    ChangeBatch,
+    ChangeSource,
+    FakeChangeSource,
+    WatchfilesSource,
+    WatchSession,
+    WatchStats,
+)
 from incrbuild.protocols import PageLike, SectionLike, SiteLike
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChangeBatch",
     "ChangeDetector",
     "ChangeSet",
+    "ChangeSource",
     "DetectionMode",
     "DetectorStats",
     "Engine",
+    "FakeChangeSource",
     "FrontMatterError",
     "IncrbuildError",
     "IndexRegistry",
@@ -56,6 +67,9 @@ __all__ = [
     "StateWarning",
     "StateWriteError",
     "SyntheticSite",
+    "WatchSession",
+    "WatchStats",
+    "WatchfilesSource",
     "content_digest",
     "generate_site",
     "navigation_order_key",

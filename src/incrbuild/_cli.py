@@ -140,6 +140,34 @@ def _cmd_commit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from incrbuild._watch import WatchfilesSource, WatchSession
+
+    engine = _engine_for(args)
+    source = WatchfilesSource([engine.content_dir], debounce_ms=args.debounce_ms)
+    session = WatchSession(engine, source, rescan_interval=args.rescan_interval)
+    root = engine.content_dir
+    print(f"watching {root} (Ctrl-C to stop)", flush=True)
+    count = 0
+    try:
+        for plan in session.plans():
+            kind = "event" if plan.detection is not None and plan.detection.partial else "full scan"
+            if plan.changes or plan.full or count == 0:
+                print(f"--- plan {count + 1} ({kind})")
+                _print_plan(plan, root, explain=True)
+                sys.stdout.flush()
+            if not args.no_commit:
+                engine.commit(plan)
+            count += 1
+            if args.max_plans is not None and count >= args.max_plans:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from incrbuild._demo import run_demo
 
@@ -179,6 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print JSON")
     plan.add_argument("--explain", action="store_true", help="print why each page is rebuilt")
     plan.set_defaults(handler=_cmd_plan)
+    watch = commands.add_parser(
+        "watch", help="print a plan (with reasons) each time files settle; needs [watch]"
+    )
+    _add_content_arguments(watch)
+    watch.add_argument("--debounce-ms", type=int, default=50, help="settle time of a batch")
+    watch.add_argument(
+        "--rescan-interval", type=float, default=600.0, help="full verification at most this often"
+    )
+    watch.add_argument("--no-commit", action="store_true", help="do not record after each plan")
+    watch.add_argument("--max-plans", type=int, default=None, help=argparse.SUPPRESS)
+    watch.set_defaults(handler=_cmd_watch)
     commit = commands.add_parser("commit", help="record the current state as built")
     _add_content_arguments(commit)
     commit.set_defaults(handler=_cmd_commit)

@@ -105,6 +105,9 @@ class Engine:
         self._recorded_outputs: dict[str, tuple[str, ...]] = {}
         # Watcher paths planned but not yet committed: each partial plan re-checks them.
         self._uncommitted_paths: set[Path] = set()
+        # Events are trusted only relative to a committed full scan; until one is
+        # committed (and after any uncommitted full plan), plan_paths() scans everything.
+        self._needs_full_scan = True
 
     # -- the site -----------------------------------------------------------------
 
@@ -146,6 +149,7 @@ class Engine:
     def plan(self) -> Plan:
         """Detect what changed since the last commit and decide what to rebuild."""
         started = time.perf_counter_ns()
+        self._needs_full_scan = True
         previous = self.load_state()
         extra = set(previous.dependents) | self._global_keys
         detection = self.detector.detect(previous, extra_keys=extra)
@@ -161,7 +165,12 @@ class Engine:
         """
         started = time.perf_counter_ns()
         previous = self._state
-        if previous is None or not previous.commit_id or self._state_file_changed():
+        if (
+            self._needs_full_scan
+            or previous is None
+            or not previous.commit_id
+            or self._state_file_changed()
+        ):
             return self.plan()
         if self._loader is not None and self._site is None:
             return self.plan()
@@ -273,6 +282,7 @@ class Engine:
             self._uncommitted_paths.difference_update(plan.watched_paths)
         else:
             self._uncommitted_paths.clear()
+            self._needs_full_scan = False
         # Files left unrecorded (unreadable, failed) must be looked at again next time.
         path_for = self.detector.path_for
         self._uncommitted_paths.update(path_for(k) for k in detection.error_keys | failed_keys)
