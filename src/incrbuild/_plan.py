@@ -559,7 +559,7 @@ class Planner:
 
 def facts_for(page: PageLike) -> PageFacts:
     """Return the facts stored for *page*."""
-    return PageFacts(normalise_metadata(page.metadata))
+    return PageFacts.of(normalise_metadata(page.metadata))
 
 
 def _cascade_of(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:

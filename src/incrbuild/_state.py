@@ -68,10 +68,22 @@ class PageFacts(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """What a page said about itself when last read (its JSON-like front matter).
 
     Kept so a warm build can plan, and rebuild its site model, without
-    re-reading pages that did not change.
+    re-reading pages that did not change.  The front matter stays encoded
+    (a view into the loaded file) until a plan asks for it, which it does only
+    for pages that changed: 100,000 pages cost bytes, not dictionaries.
     """
 
-    metadata: dict[str, Any]
+    encoded: msgspec.Raw
+
+    @classmethod
+    def of(cls, metadata: dict[str, Any]) -> PageFacts:
+        """Return the facts for JSON-like *metadata*."""
+        return cls(msgspec.Raw(_ENCODER.encode(metadata)))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The front matter, decoded afresh on each access."""
+        return _METADATA_DECODER.decode(self.encoded)
 
 
 class State(msgspec.Struct, kw_only=True):
@@ -90,6 +102,7 @@ class State(msgspec.Struct, kw_only=True):
 
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(State)
+_METADATA_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
 
 
 def encode_state(state: State) -> bytes:
