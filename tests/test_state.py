@@ -23,7 +23,7 @@ def sample_state(files: int = 3) -> State:
         root="/r",
         snapshot_ns=123,
         commit_id="abc",
-        files={f"f{i}.md": FileRecord((1, 2, 3, 4, 0o100644), b"d" * 16) for i in range(files)},
+        files={f"f{i}.md": FileRecord(1, 2, 3, 4, 0o100644, b"d" * 16) for i in range(files)},
     )
 
 
@@ -158,7 +158,7 @@ class TestStateStore:
             n = 0
             while True:
                 n += 1
-                files = {{f"f{{i}}": FileRecord((n, i, 0, 0, 0), b"x" * 16) for i in range(20000)}}
+                files = {{f"f{{i}}": FileRecord(n, i, 0, 0, 0, b"x" * 16) for i in range(20000)}}
                 store.save(State(root="/r", snapshot_ns=n, commit_id=str(n), files=files))
                 print(n, flush=True)
             """
@@ -174,7 +174,7 @@ class TestStateStore:
             assert messages == []
             assert len(state.files) == 20000
             assert state.commit_id == str(state.snapshot_ns)
-            assert all(r.stat[0] == state.snapshot_ns for r in state.files.values())
+            assert all(r.mtime_ns == state.snapshot_ns for r in state.files.values())
 
 
 class TestEngineCommit:

@@ -546,6 +546,20 @@ class ChangeDetector:
                 self._record_error(key, f"cannot stat: {error.strerror}", scan)
                 continue
             checked += 1
+            known = previous_get(key)
+            if (
+                known is not None
+                and known.mtime_ns == info.st_mtime_ns
+                and known.size == info.st_size
+                and known.ino == info.st_ino
+                and known.ctime_ns == info.st_ctime_ns
+                and known.mode == info.st_mode
+                and not content_mode
+                and known.mtime_ns < racy_floor
+                and known.ctime_ns < racy_floor
+            ):
+                files[key] = known
+                continue
             current: StatTuple = (
                 info.st_mtime_ns,
                 info.st_size,
@@ -553,16 +567,6 @@ class ChangeDetector:
                 info.st_ctime_ns,
                 info.st_mode,
             )
-            known = previous_get(key)
-            if (
-                known is not None
-                and known.stat == current
-                and not content_mode
-                and current[0] < racy_floor
-                and current[3] < racy_floor
-            ):
-                files[key] = known
-                continue
             if not _S_ISREG(current[4]):
                 if _S_ISDIR(current[4]) and not _is_absolute_key(key):
                     found_dirs.append(key)
@@ -583,7 +587,7 @@ class ChangeDetector:
             self._record_error(key, f"cannot read: {error.strerror}", scan)
             return
         scan.stats.digests += 1
-        record = FileRecord(current, digest)
+        record = FileRecord.of(current, digest)
         scan.files[key] = record
         if known is None:
             scan.added.append(key)
@@ -627,7 +631,7 @@ class ChangeDetector:
             )
             again = (after.st_mtime_ns, after.st_size, after.st_ino, after.st_ctime_ns)
             if again == current[:4]:  # not rewritten while being hashed
-                found[key] = FileRecord(current, digest)
+                found[key] = FileRecord.of(current, digest)
         return found
 
     def _keep_unreachable(self, key: str, scan: _Scan) -> None:
