@@ -279,3 +279,52 @@ class TestChangeDetector:
         assert a.changes == b.changes
         assert a.files == b.files
         assert a.stats.files_stat == b.stats.files_stat
+
+
+class TestClockGoingBackwards:
+    def test_every_file_is_content_checked_once(self, tree: Path) -> None:
+        """A last commit "in the future" (clock set back) makes the next plan verify every file."""
+        from incrbuild import StateWarning
+
+        detector, state = first_commit(tree)
+        ahead = State(
+            root=state.root,
+            snapshot_ns=time.time_ns() + 3600 * SECONDS,
+            commit_id=state.commit_id,
+            files=state.files,
+            dirs=state.dirs,
+        )
+        with pytest.warns(StateWarning, match="clock is earlier"):
+            detection = detector.detect(ahead)
+        assert not detection.changes
+        assert detection.stats.racy_checks == 3
+        assert detection.stats.dirs_listed == 2
+
+    def test_a_rewrite_with_an_equal_stat_is_found(self, tree: Path) -> None:
+        """With the clock set back, even a rewrite that keeps the stat tuple is caught."""
+        from incrbuild import StateWarning
+
+        path = tree / "top.md"
+        detector = ChangeDetector(tree, racy_window_ns=10_000_000)
+        time.sleep(0.02)
+        state = committed(detector.detect(State()), tree)
+        record = state.files["top.md"]
+        path.write_text("TOP")  # same size
+        fake = State(
+            root=state.root,
+            snapshot_ns=time.time_ns() + 3600 * SECONDS,
+            commit_id="x",
+            files={
+                "top.md": type(record).of(
+                    tuple(getattr(os.stat(path), f) for f in STAT_FIELDS), record.digest
+                ),
+                **{k: v for k, v in state.files.items() if k != "top.md"},
+            },
+            dirs=state.dirs,
+        )
+        with pytest.warns(StateWarning):
+            changes = detector.detect(fake).changes
+        assert names(changes.modified, tree) == {"top.md"}
+
+
+STAT_FIELDS = ("st_mtime_ns", "st_size", "st_ino", "st_ctime_ns", "st_mode")

@@ -219,6 +219,18 @@ class TestEngineCommit:
         assert plan.full
         assert len(plan.pages) == 5
 
+    def test_commit_to_an_unwritable_state_dir_raises_and_loses_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """A commit that cannot write raises StateWriteError; the next plan still has the change."""
+        pages = make_site(tmp_path / "c")
+        blocker = tmp_path / "blocker"
+        blocker.write_text("a file where the state directory should be")
+        engine = open_engine(tmp_path / "c", state_dir=blocker / "state")
+        with pytest.raises(StateWriteError):
+            engine.commit(engine.plan())
+        assert set(pages) <= engine.plan().pages
+
     def test_concurrent_commit_rechecks_what_either_changed(self, tmp_path: Path) -> None:
         """Two engines planning from one state: the later commit keeps only agreed entries."""
         pages = make_site(tmp_path / "c")

@@ -24,6 +24,7 @@ import hashlib
 import os
 import stat as stat_module
 import time
+import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Final, final
 
 import attrs
 
-from incrbuild._errors import SourceError
+from incrbuild._errors import SourceError, StateWarning
 from incrbuild._state import DirRecord, FileRecord, State, StatTuple
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
 DEFAULT_RACY_WINDOW_NS: Final = 2_000_000_000
 
 _DIGEST_SIZE: Final = 16
+_ALWAYS_RACY: Final = -(2**63)  # a racy floor every timestamp is at or above
 _S_ISREG = stat_module.S_ISREG
 _S_ISDIR = stat_module.S_ISDIR
 
@@ -234,10 +236,11 @@ class ChangeDetector:
         if not os.path.isdir(self._root_str):
             raise SourceError(self.root, "content directory does not exist or is not a directory")
         same_root = previous.root in ("", self._root_str)
+        racy_floor = self._racy_floor(previous, snapshot)
         scan = _Scan(
             previous_files=previous.files if same_root else {},
             previous_dirs=previous.dirs if same_root else {},
-            racy_floor=previous.snapshot_ns - self.racy_window_ns,
+            racy_floor=racy_floor,
         )
         pending_dirs = [""]
         while pending_dirs:
@@ -268,6 +271,20 @@ class ChangeDetector:
             changes, scan.files, scan.dirs, snapshot, scan.stats, frozenset(scan.errors)
         )
 
+    def _racy_floor(self, previous: State, snapshot: int) -> int:
+        """Timestamps at or above the returned value are racy (their content is checked)."""
+        if snapshot >= previous.snapshot_ns:
+            return previous.snapshot_ns - self.racy_window_ns
+        # The clock went backwards since the last commit: timestamps cannot be compared
+        # with it, so every file counts as racy (its content is checked) this once.
+        warnings.warn(
+            "the system clock is earlier than at the last commit; "
+            "checking every file's content this time",
+            StateWarning,
+            stacklevel=4,
+        )
+        return _ALWAYS_RACY
+
     def detect_paths(
         self,
         previous: State,
@@ -283,7 +300,7 @@ class ChangeDetector:
         """
         started = time.perf_counter_ns()
         snapshot = time.time_ns()
-        scan = _Scan(previous.files, previous.dirs, previous.snapshot_ns - self.racy_window_ns)
+        scan = _Scan(previous.files, previous.dirs, self._racy_floor(previous, snapshot))
         removed: set[str] = set()
         removed_dirs: set[str] = set()
         check: list[str] = []
