@@ -112,3 +112,43 @@ class TestDemo:
             assert step in out
         assert "| decision" in out
         assert (tmp_path / "demo" / "content").is_dir()
+
+
+class TestProportionalDiscovery:
+    def test_plan_on_10000_pages_reads_only_the_edited_page(self, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+        """``incrbuild plan`` on a 10,000-page tree with one edit reads that one file."""
+        import os
+        import time
+
+        from incrbuild import generate_site
+
+        site = generate_site(tmp_path / "content", pages=10_000, sections=100, seed=3)
+        time.sleep(2.1)  # files younger than the racy window would be hashed (opened) on each plan
+        state = tmp_path / "state"
+        assert main(["commit", str(site.root), "--state-dir", str(state)]) == 0
+        capsys.readouterr()
+        edited = site.pages[4321]
+        edited.write_text(edited.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
+        # Count every open() of a page source during the second, cold plan.
+        opened: list[str] = []
+        real_open = open
+
+        def counting_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if str(file).endswith(".md"):
+                opened.append(os.fspath(file))
+            return real_open(file, *args, **kwargs)
+
+        import builtins
+
+        builtins.open = counting_open
+        try:
+            assert main(["plan", str(site.root), "--state-dir", str(state), "--json"]) == 0
+        finally:
+            builtins.open = real_open
+        data = json.loads(capsys.readouterr().out)
+        relative = edited.relative_to(site.root).as_posix()
+        assert data["changes"]["modified"] == [relative]
+        assert data["pages"] == [relative]
+        assert data["stats"]["pages_read"] == 1
+        assert data["stats"]["files_stat"] >= 10_000
+        assert set(opened) == {os.fspath(edited)}
