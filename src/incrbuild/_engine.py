@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, final
 
 import attrs
+import msgspec
 
 from incrbuild._detect import (
     DEFAULT_RACY_WINDOW_NS,
@@ -21,9 +22,9 @@ from incrbuild._detect import (
     DetectionMode,
 )
 from incrbuild._errors import StateWarning
-from incrbuild._plan import Plan, Planner, facts_for
+from incrbuild._plan import Plan, Planner, normalise_metadata
 from incrbuild._registry import IndexRegistry
-from incrbuild._state import PageFacts, State, StateStore, new_commit_id
+from incrbuild._state import FileRecord, State, StateStore, new_commit_id
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
 __all__ = ["DEFAULT_STATE_DIR_NAME", "Engine", "SiteLoader"]
@@ -307,21 +308,31 @@ class Engine:
         dropped = detection.removed_keys | detection.error_keys | failed_keys
         for key in dropped:
             state.files.pop(key, None)
-            state.facts.pop(key, None)
             state.outputs.pop(key, None)
             self._set_dependencies(state, key, ())
             state.dependencies.pop(key, None)
         for key in detection.removed_dir_keys:
             state.dirs.pop(key, None)
-        state.files.update((k, v) for k, v in detection.files.items() if k not in dropped)
+        for key, record in detection.files.items():
+            if key in dropped:
+                continue
+            previous = state.files.get(key)
+            if not record.front_matter and previous is not None:
+                # Unchanged or touched (same bytes): the page's front matter is the same.
+                record = msgspec.structs.replace(record, front_matter=previous.front_matter)
+            state.files[key] = record
         state.dirs.update(detection.dirs)
         registry = self.registry
         for path in plan.changes.added | plan.changes.modified:
             key = key_for(path)
             page = registry.page_for(path)
-            if key in dropped or page is None or is_generated(page):
+            stored = state.files.get(key)
+            if key in dropped or stored is None:
                 continue
-            state.facts[key] = facts_for(page)
+            metadata = None if page is None or is_generated(page) else page.metadata
+            state.files[key] = stored.with_metadata(
+                None if metadata is None else normalise_metadata(metadata)
+            )
         for key, deps in recorded_deps.items():
             if key in state.facts:
                 self._set_dependencies(state, key, deps)
@@ -374,18 +385,29 @@ class Engine:
         for key in failed_keys:
             files.pop(key, None)
         changed_keys = {key_for(p) for p in plan.changes.changed}
-        facts: dict[str, PageFacts] = {}
-        previous_facts = base.facts if not plan.full else {}
+        page_keys: set[str] = set()
         for page in self.site.pages:
             if is_generated(page):
                 continue
             key = key_for(page.source_path)
-            if key not in files:
-                continue  # unreadable or failed: no facts, so it counts as new next time
-            known = previous_facts.get(key)
-            facts[key] = known if known is not None and key not in changed_keys else facts_for(page)
-        dependencies = {k: v for k, v in base.dependencies.items() if k in facts}
-        dependencies.update((k, v) for k, v in recorded_deps.items() if k in facts)
+            record = files.get(key)
+            if record is None:
+                continue  # unreadable or failed: no record, so it counts as new next time
+            page_keys.add(key)
+            if key not in changed_keys:
+                if record.front_matter:
+                    continue  # unchanged: the record carried over keeps its front matter
+                previous = base.files.get(key)
+                if previous is not None and previous.front_matter:
+                    # Touched (same bytes): same front matter.
+                    files[key] = msgspec.structs.replace(record, front_matter=previous.front_matter)
+                    continue
+            files[key] = record.with_metadata(normalise_metadata(page.metadata))
+        for key, record in files.items():
+            if record.front_matter and key not in page_keys:
+                files[key] = record.with_metadata(None)  # no longer a page of the site
+        dependencies = {k: v for k, v in base.dependencies.items() if k in page_keys}
+        dependencies.update((k, v) for k, v in recorded_deps.items() if k in page_keys)
         first_seen = {
             dep
             for deps in recorded_deps.values()
@@ -396,15 +418,14 @@ class Engine:
             # Inputs the build read that the plan did not know: fingerprint those that
             # provably did not change since the plan began (the rest count as added).
             files.update(self.detector.fingerprint_settled(first_seen, detection.snapshot_ns))
-        outputs = {k: v for k, v in base.outputs.items() if k in facts}
-        outputs.update((k, v) for k, v in recorded_outputs.items() if k in facts)
+        outputs = {k: v for k, v in base.outputs.items() if k in page_keys}
+        outputs.update((k, v) for k, v in recorded_outputs.items() if k in page_keys)
         return State(
             root=os.fspath(self.content_dir),
             snapshot_ns=detection.snapshot_ns,
             commit_id=new_commit_id(),
             files=files,
             dirs=dict(detection.dirs),
-            facts=facts,
             dependencies=dependencies,
             dependents=_invert(dependencies),
             outputs=outputs,
@@ -429,7 +450,7 @@ def _with_errors(
 class _FactsView(Mapping[Path, Mapping[str, Any]]):
     """Stored front matter by site path, converting keys only for what is looked up."""
 
-    def __init__(self, facts: Mapping[str, PageFacts], detector: ChangeDetector) -> None:
+    def __init__(self, facts: Mapping[str, FileRecord], detector: ChangeDetector) -> None:
         self._facts = facts
         self._detector = detector
 
@@ -454,7 +475,6 @@ def _copy_state(state: State) -> State:
         commit_id=state.commit_id,
         files=dict(state.files),
         dirs=dict(state.dirs),
-        facts=dict(state.facts),
         dependencies=dict(state.dependencies),
         dependents=dict(state.dependents),
         outputs=dict(state.outputs),
@@ -493,7 +513,6 @@ def _merge_concurrent(base: State, current: State, ours: State) -> State:
         for key, record in ours.dirs.items()
         if base.dirs.get(key) == record and current.dirs.get(key) == record
     }
-    facts = {key: value for key, value in ours.facts.items() if key in files}
     dependencies: dict[str, tuple[str, ...]] = {}
     for source in (current.dependencies, ours.dependencies):
         for key, deps in source.items():
@@ -506,7 +525,6 @@ def _merge_concurrent(base: State, current: State, ours: State) -> State:
         commit_id=new_commit_id(),
         files=files,
         dirs=dirs,
-        facts=facts,
         dependencies=dependencies,
         dependents=_invert(dependencies),
         outputs=outputs,

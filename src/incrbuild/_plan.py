@@ -21,7 +21,7 @@ import msgspec
 
 from incrbuild._detect import ChangeSet, Detection, DetectorStats
 from incrbuild._registry import IndexRegistry, tags_from_metadata
-from incrbuild._state import PageFacts, State
+from incrbuild._state import State
 from incrbuild.protocols import PageLike, SectionLike, is_generated
 
 __all__ = [
@@ -555,11 +555,6 @@ class Planner:
             detection=detection,
             base=previous,
         )
-
-
-def facts_for(page: PageLike) -> PageFacts:
-    """Return the facts stored for *page*."""
-    return PageFacts.of(normalise_metadata(page.metadata))
 
 
 def _cascade_of(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -20,7 +20,7 @@ import tempfile
 import time
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, final
 
@@ -32,13 +32,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "DirRecord",
     "FileRecord",
-    "PageFacts",
+    "PageRecords",
     "StatTuple",
     "State",
     "StateStore",
 ]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _MAGIC: Final = b"INCRBLD\x00"
 _HEADER = struct.Struct("<8sI")
 _TRAILER = struct.Struct("<I")
@@ -49,10 +49,14 @@ LOCK_FILE_NAME: Final = "lock"
 StatTuple = tuple[int, int, int, int, int]
 
 
-class FileRecord(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """What was known of one tracked file: its stat fields and, if taken, a content digest.
+class FileRecord(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_defaults=True):
+    """What was known of one tracked file: stat fields, content digest, and a page's front matter.
 
-    The fields are flat rather than a tuple: at 100,000 files a tuple each is 10 MB.
+    The stat fields are flat rather than a tuple (at 100,000 files a tuple each
+    is 10 MB).  ``front_matter`` is set for pages: their JSON-like front matter,
+    kept encoded until a plan asks for it, which it does only for pages that
+    changed (100,000 pages cost bytes, not dictionaries).  It lets a warm build plan, and
+    rebuild its site model, without re-reading pages that did not change.
     """
 
     mtime_ns: int
@@ -61,11 +65,24 @@ class FileRecord(msgspec.Struct, array_like=True, frozen=True, gc=False):
     ctime_ns: int
     mode: int
     digest: bytes | None = None
+    front_matter: bytes = b""  # msgpack of the front matter; empty: not a page
 
     @classmethod
     def of(cls, stat: StatTuple, digest: bytes | None = None) -> FileRecord:
         """Return the record of stat tuple *stat* and *digest*."""
         return cls(stat[0], stat[1], stat[2], stat[3], stat[4], digest)
+
+    def with_metadata(self, metadata: dict[str, Any] | None) -> FileRecord:
+        """Return this record carrying *metadata* as its page's front matter (``None``: no page)."""
+        encoded = b"" if metadata is None else _ENCODER.encode(metadata)
+        return msgspec.structs.replace(self, front_matter=encoded)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The page's front matter, decoded afresh on each access (``{}`` if not a page)."""
+        if not self.front_matter:
+            return {}
+        return _METADATA_DECODER.decode(self.front_matter)
 
     @property
     def stat(self) -> StatTuple:
@@ -81,26 +98,29 @@ class DirRecord(msgspec.Struct, array_like=True, frozen=True, gc=False):
     dirs: tuple[str, ...]
 
 
-class PageFacts(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """What a page said about itself when last read (its JSON-like front matter).
+class PageRecords(Mapping[str, FileRecord]):
+    """The file records that belong to pages (those with front matter): a view, not a copy."""
 
-    Kept so a warm build can plan, and rebuild its site model, without
-    re-reading pages that did not change.  The front matter stays encoded
-    (a view into the loaded file) until a plan asks for it, which it does only
-    for pages that changed: 100,000 pages cost bytes, not dictionaries.
-    """
+    __slots__ = ("_files",)
 
-    encoded: msgspec.Raw
+    def __init__(self, files: Mapping[str, FileRecord]) -> None:
+        self._files = files
 
-    @classmethod
-    def of(cls, metadata: dict[str, Any]) -> PageFacts:
-        """Return the facts for JSON-like *metadata*."""
-        return cls(msgspec.Raw(_ENCODER.encode(metadata)))
+    def __getitem__(self, key: str) -> FileRecord:
+        record = self._files[key]
+        if not record.front_matter:
+            raise KeyError(key)
+        return record
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The front matter, decoded afresh on each access."""
-        return _METADATA_DECODER.decode(self.encoded)
+    def __contains__(self, key: object) -> bool:
+        record = self._files.get(key) if isinstance(key, str) else None
+        return record is not None and bool(record.front_matter)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, record in self._files.items() if record.front_matter)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class State(msgspec.Struct, kw_only=True):
@@ -111,10 +131,14 @@ class State(msgspec.Struct, kw_only=True):
     commit_id: str = ""
     files: dict[str, FileRecord] = msgspec.field(default_factory=dict)
     dirs: dict[str, DirRecord] = msgspec.field(default_factory=dict)
-    facts: dict[str, PageFacts] = msgspec.field(default_factory=dict)
     dependencies: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     dependents: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     outputs: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+
+    @property
+    def facts(self) -> PageRecords:
+        """The records of pages (files with stored front matter), keyed like ``files``."""
+        return PageRecords(self.files)
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -139,26 +163,14 @@ def decode_state(data: bytes) -> State:
         raise ValueError("the state file is not an incrbuild state (bad magic bytes)")
     if version != SCHEMA_VERSION:
         raise ValueError(f"the state file has schema version {version}, expected {SCHEMA_VERSION}")
-    # A view, not a slice: the facts' encoded front matter points into this buffer.
     payload = memoryview(data)[_HEADER.size : len(data) - _TRAILER.size]
     (checksum,) = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)
     if zlib.crc32(payload) != checksum:
         raise ValueError("the state file is truncated or corrupt (checksum mismatch)")
     try:
-        state = _DECODER.decode(payload)
+        return _DECODER.decode(payload)
     except msgspec.DecodeError as error:
         raise ValueError(f"the state file cannot be decoded: {error}") from None
-    _share_keys(state)
-    return state
-
-
-def _share_keys(state: State) -> None:
-    """Make ``facts`` use the key strings of ``files``: one string per path, not two."""
-    facts = state.facts
-    shared = {key: facts[key] for key in state.files if key in facts}
-    if len(shared) != len(facts):  # facts without a file record keep their own keys
-        shared.update((key, value) for key, value in facts.items() if key not in shared)
-    state.facts = shared
 
 
 @final
