@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from hypothesis import given
+from hypothesis import strategies as st
 
 from incrbuild import IndexRegistry, tags_from_metadata
 from incrbuild.adapters.simple import SimplePage, SimpleSection, SimpleSite, assemble_site
@@ -232,3 +233,73 @@ class TestTagsFromMetadata:
         assert tags_from_metadata({"tags": "x"}) == {"x"}
         assert tags_from_metadata({"tags": [" x ", "", "y", 3]}) == {"x", "y", "3"}
         assert tags_from_metadata({}) == frozenset()
+
+
+def site_shape(site: SimpleSite) -> list[tuple[object, ...]]:
+    """Every section with its pages, index page and subsections, by path."""
+    shape: list[tuple[object, ...]] = [("pages", tuple(p.source_path for p in site.pages))]
+    for section in sorted(all_sections(site), key=lambda s: str(s.path)):
+        shape.append(
+            (
+                section.path,
+                tuple(p.source_path for p in section.pages),
+                None if section.index_page is None else section.index_page.source_path,
+                tuple(s.path for s in section.subsections),
+                None if section.parent is None else section.parent.path,
+            )
+        )
+    shape.append(("top", tuple(s.path for s in site.sections)))
+    return shape
+
+
+EDIT_PATHS = st.tuples(
+    st.lists(st.sampled_from(["a", "b", "日本"]), max_size=3),
+    st.sampled_from(["_index.md", "x.md", "y.md"]),
+)
+
+
+class TestIncrementalUpdates:
+    @given(sites(), st.lists(st.tuples(st.booleans(), EDIT_PATHS), max_size=12))
+    def test_in_place_edits_match_a_fresh_build(self, site: SimpleSite, edits) -> None:  # type: ignore[no-untyped-def]
+        """Adding and removing pages in place gives the same site and lookups as a rebuild."""
+        site = assemble_site(ROOT, list(site.pages))  # no empty sections: a page-driven shape
+        registry = IndexRegistry(site)
+        registry.page_by_path  # noqa: B018 - build every index before editing
+        registry.tags  # noqa: B018
+        for section in registry.sections:
+            registry.regular_pages_under(section)
+        registry.pages_with_heading("intro")
+        for add, (parts, name) in edits:
+            path = ROOT.joinpath(*parts, name)
+            if add and registry.page_for(path) is None:
+                edit = site.add_page(SimplePage(path, {"tags": ["new", *parts]}))
+                for section in edit.sections_added:
+                    registry.section_added(section)
+                registry.page_added(edit.page, edit.section)
+            elif not add:
+                removed = site.remove_page(path)
+                if removed is not None:
+                    registry.page_removed(removed.page, removed.section)
+                    for section in removed.sections_removed:
+                        registry.section_removed(section)
+        fresh_site = assemble_site(ROOT, list(site.pages))
+        assert site_shape(site) == site_shape(fresh_site)
+        fresh = IndexRegistry(site)
+        assert dict(registry.page_by_path) == dict(fresh.page_by_path)
+        assert {id(s) for s in registry.sections} == {id(s) for s in fresh.sections}
+        for page in site.pages:
+            assert registry.section_of(page) is fresh.section_of(page)
+            assert registry.section_for_index(page) is fresh.section_for_index(page)
+            assert registry.tags_of(page) == fresh.tags_of(page)
+        for section in fresh.sections:
+            assert section.path is not None
+            assert registry.section_by_path(section.path) is section
+            assert set(map(id, registry.regular_pages_under(section))) == set(
+                map(id, fresh.regular_pages_under(section))
+            )
+        assert registry.tags == fresh.tags
+        for tag in fresh.tags:
+            assert registry.pages_with_tag(tag) == fresh.pages_with_tag(tag)
+        assert registry.pages_with_heading("intro") == fresh.pages_with_heading("intro")
+        assert registry.stats.page_index_builds == 1
+        assert registry.stats.section_index_builds == 1

@@ -202,8 +202,17 @@ class Engine:
                 detection = _with_errors(detection, load_errors, self.detector)
             refreshed = getattr(self._loader, "last_refreshed", None)
             if site is self._site and self._registry is not None and refreshed is not None:
-                # The loader patched page metadata in place: update indexes in proportion.
-                self._registry.refresh_pages(refreshed)
+                # The loader patched the site in place: update the indexes in proportion.
+                registry = self._registry
+                for edit in getattr(self._loader, "last_removed", ()):
+                    registry.page_removed(edit.page, edit.section)
+                    for section in reversed(edit.sections_removed):
+                        registry.section_removed(section)
+                for edit in getattr(self._loader, "last_edits", ()):
+                    for section in edit.sections_added:
+                        registry.section_added(section)
+                    registry.page_added(edit.page, edit.section)
+                registry.refresh_pages(refreshed)
             else:
                 self.set_site(site)
         planning_started = time.perf_counter_ns()

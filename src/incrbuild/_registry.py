@@ -93,6 +93,7 @@ class IndexRegistry:
         self.stats = RegistryStats()
         self._generation = 0
         self._page_by_path: Mapping[Path, PageLike] | None = None
+        self._own_page_index: dict[Path, PageLike] | None = None  # None when borrowed
         self._sections: _Sections | None = None
         self._tags: _Tags | None = None
         self._headings: _Headings | None = None
@@ -114,6 +115,7 @@ class IndexRegistry:
             self._generation += 1
             self.stats.generations += 1
             self._page_by_path = None
+            self._own_page_index = None
             self._sections = None
             self._tags = None
             self._headings = None
@@ -140,7 +142,8 @@ class IndexRegistry:
             self.stats.page_index_borrowed += 1
             return borrowed
         self.stats.page_index_builds += 1
-        return {page.source_path: page for page in self._site.pages}
+        self._own_page_index = {page.source_path: page for page in self._site.pages}
+        return self._own_page_index
 
     def page_for(self, source_path: Path) -> PageLike | None:
         """Return the page whose source is *source_path*, or ``None``."""
@@ -263,6 +266,87 @@ class IndexRegistry:
                 members.setdefault(tag, []).append(page)
         return _Tags({tag: _by_path(pages) for tag, pages in members.items()}, tags_by_path)
 
+    def page_added(self, page: PageLike, section: SectionLike | None) -> None:
+        """Index *page*, which the host added to *section* (``None``: root level), in O(depth).
+
+        Call :meth:`section_added` first for sections created to hold it.
+        """
+        with self._lock:
+            if self._own_page_index is not None:  # a borrowed host index is the host's to keep
+                self._own_page_index[page.source_path] = page
+            maps = self._sections
+            if maps is not None and section is not None:
+                maps.section_of_path[page.source_path] = section
+                if section.index_page is page:
+                    maps.section_by_index_path[page.source_path] = section
+            self._forget_subtrees(section)
+            self._retag(page, tags_from_metadata(page.metadata) if not is_generated(page) else ())
+            if self._headings is not None:
+                self._headings.stale_paths.add(page.source_path)
+
+    def page_removed(self, page: PageLike, section: SectionLike | None) -> None:
+        """Forget *page*, which the host removed from *section*, in O(depth).
+
+        Call :meth:`section_removed` afterwards for sections pruned with it.
+        """
+        with self._lock:
+            if self._own_page_index is not None:
+                self._own_page_index.pop(page.source_path, None)
+            maps = self._sections
+            if maps is not None:
+                maps.section_of_path.pop(page.source_path, None)
+                maps.section_by_index_path.pop(page.source_path, None)
+            self._forget_subtrees(section)
+            self._retag(page, ())
+            if self._headings is not None:
+                self._headings.stale_paths.add(page.source_path)
+
+    def section_added(self, section: SectionLike) -> None:
+        """Index a section the host created (its pages are added with :meth:`page_added`)."""
+        with self._lock:
+            maps = self._sections
+            if maps is not None:
+                self._sections = attrs.evolve(maps, all_sections=(*maps.all_sections, section))
+                if section.path is not None:
+                    maps.section_by_dir[section.path] = section
+            self._forget_subtrees(section.parent)
+
+    def section_removed(self, section: SectionLike) -> None:
+        """Forget a section the host removed."""
+        with self._lock:
+            maps = self._sections
+            if maps is not None:
+                kept = tuple(s for s in maps.all_sections if s is not section)
+                self._sections = attrs.evolve(maps, all_sections=kept)
+                if section.path is not None and maps.section_by_dir.get(section.path) is section:
+                    del maps.section_by_dir[section.path]
+            self._subtree_pages.pop(id(section), None)
+            self._forget_subtrees(section.parent)
+
+    def _forget_subtrees(self, section: SectionLike | None) -> None:
+        """Drop the cached subtree lists of *section* and its ancestors."""
+        while section is not None:
+            self._subtree_pages.pop(id(section), None)
+            section = section.parent
+
+    def _retag(self, page: PageLike, new_tags: Iterable[str]) -> None:
+        maps = self._tags
+        if maps is None:
+            return
+        path = page.source_path
+        old = frozenset(maps.tags_by_path.pop(path, ()))
+        new = frozenset(new_tags)
+        if new:
+            maps.tags_by_path[path] = tuple(sorted(new))
+        for tag in old - new:
+            kept = tuple(p for p in maps.pages_by_tag.get(tag, ()) if p.source_path != path)
+            if kept:
+                maps.pages_by_tag[tag] = kept
+            else:
+                maps.pages_by_tag.pop(tag, None)
+        for tag in new - old:
+            maps.pages_by_tag[tag] = _by_path((*maps.pages_by_tag.get(tag, ()), page))
+
     def refresh_pages(self, pages: Iterable[PageLike]) -> None:
         """Re-read the metadata of *pages* whose front matter changed in place.
 
@@ -271,25 +355,10 @@ class IndexRegistry:
         :meth:`invalidate` instead when pages were added, removed or moved.
         """
         with self._lock:
-            maps = self._tags
             for page in pages:
                 if self._headings is not None:
                     self._headings.stale_paths.add(page.source_path)
-                if maps is None:
-                    continue
-                path = page.source_path
-                old = frozenset(maps.tags_by_path.pop(path, ()))
-                new = frozenset() if is_generated(page) else tags_from_metadata(page.metadata)
-                if new:
-                    maps.tags_by_path[path] = tuple(sorted(new))
-                for tag in old - new:
-                    kept = tuple(p for p in maps.pages_by_tag.get(tag, ()) if p.source_path != path)
-                    if kept:
-                        maps.pages_by_tag[tag] = kept
-                    else:
-                        maps.pages_by_tag.pop(tag, None)
-                for tag in new - old:
-                    maps.pages_by_tag[tag] = _by_path((*maps.pages_by_tag.get(tag, ()), page))
+                self._retag(page, () if is_generated(page) else tags_from_metadata(page.metadata))
 
     def pages_with_tag(self, tag: str) -> tuple[PageLike, ...]:
         """Return the non-generated pages tagged *tag*, ordered by source path."""

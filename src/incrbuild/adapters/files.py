@@ -18,7 +18,7 @@ from incrbuild._detect import ChangeSet, DetectionMode, default_ignore
 from incrbuild._engine import Engine
 from incrbuild._errors import SourceError
 from incrbuild._frontmatter import parse_front_matter
-from incrbuild.adapters.simple import SimplePage, SimpleSite, assemble_site
+from incrbuild.adapters.simple import SimplePage, SimpleSite, SiteEdit, assemble_site
 
 __all__ = [
     "PAGE_SUFFIXES",
@@ -118,9 +118,11 @@ def _read_metadata(path: Path) -> Mapping[str, Any]:
 class FilesLoader:
     """A :class:`~incrbuild.SiteLoader` for a content tree: re-reads only changed pages.
 
-    When pages were only modified it patches their metadata in the site it
-    returned last time (and lists them in ``last_refreshed``); when pages were
-    added or removed it assembles a new site from stored and fresh metadata.
+    After its first call it patches the site it returned last time in place:
+    modified pages get fresh metadata (``last_refreshed``), added and removed
+    pages are inserted and taken out (``last_edits``, ``last_removed``), all in
+    proportion to the change.  The first call assembles the site from stored
+    metadata and fresh reads.
     ``last_reads`` and ``total_reads`` count page sources read.  Pages that
     cannot be read or parsed are kept (with their last known metadata) and
     listed in ``last_errors``; the engine reports and rebuilds them.
@@ -130,6 +132,8 @@ class FilesLoader:
     last_reads: int = 0
     total_reads: int = 0
     last_refreshed: tuple[SimplePage, ...] | None = None
+    last_edits: tuple[SiteEdit, ...] = ()
+    last_removed: tuple[SiteEdit, ...] = ()
     last_errors: dict[Path, str] = attrs.field(factory=dict)
     _site: SimpleSite | None = attrs.field(default=None, alias="_site", repr=False)
     _by_path: dict[Path, SimplePage] = attrs.field(factory=dict, alias="_by_path", repr=False)
@@ -156,20 +160,30 @@ class FilesLoader:
 
         try:
             by_path = self._by_path
-            structural = (
-                self._site is None
-                or any(is_page_source(p) and p not in by_path for p in stale)
-                or any(p in by_path for p in changes.removed)
-            )
-            if not structural and self._site is not None:
-                refreshed = []
+            site = self._site
+            self.last_edits = self.last_removed = ()
+            if site is not None:
+                # Patch the site we returned last time: O(changes), whatever the site's size.
+                removed = []
+                for path in sorted(p for p in changes.removed if p in by_path):
+                    del by_path[path]
+                    edit = site.remove_page(path)
+                    if edit is not None:
+                        removed.append(edit)
+                refreshed, added = [], []
                 for path in sorted(stale):
                     page = by_path.get(path)
                     if page is not None:
                         page.metadata = dict(read(path))
                         refreshed.append(page)
+                    elif is_page_source(path):
+                        page = SimplePage(path, dict(read(path)))
+                        by_path[path] = page
+                        added.append(site.add_page(page))
                 self.last_refreshed = tuple(refreshed)
-                return self._site
+                self.last_removed = tuple(removed)
+                self.last_edits = tuple(added)
+                return site
             paths = {p for p in known_metadata if p not in changes.removed}
             paths.update(p for p in stale if is_page_source(p))
             reuse = {p: known_metadata[p] for p in paths if p not in stale and p in known_metadata}

@@ -8,6 +8,7 @@ and Bengal use.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, final
@@ -16,7 +17,7 @@ import attrs
 
 from incrbuild.protocols import TocItem
 
-__all__ = ["SimplePage", "SimpleSection", "SimpleSite", "assemble_site"]
+__all__ = ["SimplePage", "SimpleSection", "SimpleSite", "SiteEdit", "assemble_site"]
 
 #: The file name that makes a page its directory's section index.
 INDEX_NAME = "_index.md"
@@ -45,13 +46,120 @@ class SimpleSection:
 
 
 @final
+@attrs.frozen
+class SiteEdit:
+    """What :meth:`SimpleSite.add_page` or :meth:`SimpleSite.remove_page` changed.
+
+    ``section`` is the page's section (``None`` at the root level);
+    ``sections_added`` / ``sections_removed`` are sections created for the page
+    or pruned because they were left empty, outermost first.
+    """
+
+    page: SimplePage
+    section: SimpleSection | None
+    sections_added: tuple[SimpleSection, ...] = ()
+    sections_removed: tuple[SimpleSection, ...] = ()
+
+
+@final
 @attrs.define(eq=False)
 class SimpleSite:
-    """A site held in memory: ``sections`` are the top-level ones."""
+    """A site held in memory: ``sections`` are the top-level ones.
+
+    :meth:`add_page` and :meth:`remove_page` change it in place, in time
+    proportional to the directory depth, keeping exactly the shape
+    :func:`assemble_site` would give (sorted, no empty sections).
+    """
 
     root_path: Path
     pages: list[SimplePage] = attrs.field(factory=list)
     sections: list[SimpleSection] = attrs.field(factory=list)
+
+    def add_page(self, page: SimplePage) -> SiteEdit:
+        """Insert *page* in path order, creating sections for its directory as needed."""
+        bisect.insort(self.pages, page, key=_page_path)
+        directory = page.source_path.parent
+        if not self._in_a_section(directory):
+            return SiteEdit(page, None)
+        created: list[SimpleSection] = []
+        parent: SimpleSection | None = None
+        siblings = self.sections
+        current = self.root_path
+        for part in directory.relative_to(self.root_path).parts:
+            current = current / part
+            found = _find_section(siblings, current)
+            if found is None:
+                found = SimpleSection(path=current, parent=parent)
+                bisect.insort(siblings, found, key=_section_path)
+                created.append(found)
+            parent = found
+            siblings = found.subsections
+        assert parent is not None
+        if page.source_path.name == INDEX_NAME:
+            parent.index_page = page
+        else:
+            bisect.insort(parent.pages, page, key=_page_path)
+        return SiteEdit(page, parent, sections_added=tuple(created))
+
+    def remove_page(self, source_path: Path) -> SiteEdit | None:
+        """Remove the page at *source_path*, pruning sections left empty; ``None`` if absent."""
+        at = bisect.bisect_left(self.pages, source_path, key=_page_path)
+        if at == len(self.pages) or self.pages[at].source_path != source_path:
+            return None
+        page = self.pages.pop(at)
+        directory = source_path.parent
+        if not self._in_a_section(directory):
+            return SiteEdit(page, None)
+        section = self._section_at(directory)
+        if section is None:
+            return SiteEdit(page, None)
+        if section.index_page is page:
+            section.index_page = None
+        else:
+            section.pages.remove(page)
+        pruned: list[SimpleSection] = []
+        current: SimpleSection | None = section
+        while (
+            current is not None
+            and not current.pages
+            and current.index_page is None
+            and not current.subsections
+        ):
+            parent = current.parent
+            (self.sections if parent is None else parent.subsections).remove(current)
+            pruned.append(current)
+            current = parent
+        return SiteEdit(page, section, sections_removed=tuple(reversed(pruned)))
+
+    def _in_a_section(self, directory: Path) -> bool:
+        return directory != self.root_path and self.root_path in directory.parents
+
+    def _section_at(self, directory: Path) -> SimpleSection | None:
+        siblings = self.sections
+        found: SimpleSection | None = None
+        current = self.root_path
+        for part in directory.relative_to(self.root_path).parts:
+            current = current / part
+            found = _find_section(siblings, current)
+            if found is None:
+                return None
+            siblings = found.subsections
+        return found
+
+
+def _page_path(page: SimplePage) -> Path:
+    return page.source_path
+
+
+def _section_path(section: SimpleSection) -> Path:
+    return section.path or Path()
+
+
+def _find_section(siblings: list[SimpleSection], path: Path) -> SimpleSection | None:
+    at = bisect.bisect_left(siblings, path, key=_section_path)
+    if at < len(siblings) and siblings[at].path == path:
+        return siblings[at]
+    return None
 
 
 def assemble_site(
