@@ -388,13 +388,7 @@ class ChangeDetector:
         if listed is None:
             return []
         files, dirs = listed
-        stat_tuple: StatTuple = (
-            info.st_mtime_ns,
-            info.st_size,
-            info.st_ino,
-            info.st_ctime_ns,
-            info.st_mode,
-        )
+        stat_tuple = _stat_tuple(info)
         scan.dirs[key] = DirRecord(stat_tuple, files, dirs)
         prefix = f"{key}/" if key else ""
         old_files = set(known.files) if known is not None else set()
@@ -451,13 +445,7 @@ class ChangeDetector:
             if not _S_ISDIR(info.st_mode):
                 file_keys.append(key)
                 continue
-            current: StatTuple = (
-                info.st_mtime_ns,
-                info.st_size,
-                info.st_ino,
-                info.st_ctime_ns,
-                info.st_mode,
-            )
+            current = _stat_tuple(info)
             known = scan.previous_dirs.get(key)
             if known is not None and unsound and known.stat[0] == current[0]:
                 # The RFC's shortcut: trust the directory's mtime for its files too.
@@ -577,13 +565,7 @@ class ChangeDetector:
             ):
                 files[key] = known
                 continue
-            current: StatTuple = (
-                info.st_mtime_ns,
-                info.st_size,
-                info.st_ino,
-                info.st_ctime_ns,
-                info.st_mode,
-            )
+            current = _stat_tuple(info)
             if not _S_ISREG(current[4]):
                 if _S_ISDIR(current[4]) and not _is_absolute_key(key):
                     found_dirs.append(key)
@@ -639,13 +621,7 @@ class ChangeDetector:
                 after = self.stat(where)
             except OSError:
                 continue
-            current: StatTuple = (
-                info.st_mtime_ns,
-                info.st_size,
-                info.st_ino,
-                info.st_ctime_ns,
-                info.st_mode,
-            )
+            current = _stat_tuple(info)
             again = (after.st_mtime_ns, after.st_size, after.st_ino, after.st_ctime_ns)
             if again == current[:4]:  # not rewritten while being hashed
                 found[key] = FileRecord.of(current, digest)
@@ -667,6 +643,10 @@ class ChangeDetector:
             scan.modified.append(key)
         else:
             scan.added.append(key)
+
+
+def _stat_tuple(info: os.stat_result) -> StatTuple:
+    return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns, info.st_mode)
 
 
 def _parent_key(key: str) -> str:

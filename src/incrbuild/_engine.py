@@ -6,7 +6,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Protocol, final
@@ -135,11 +135,7 @@ class Engine:
 
     def load_state(self) -> State:
         """Return the last committed state, re-read only if the file changed on disk."""
-        try:
-            info = os.stat(self.store.path)
-            stamp: tuple[int, int, int] | None = (info.st_mtime_ns, info.st_size, info.st_ino)
-        except OSError:
-            stamp = None
+        stamp = self._store_stamp()
         if self._state is None or stamp != self._state_stamp:
             self._state = self.store.load()
             self._state_stamp = stamp
@@ -183,11 +179,15 @@ class Engine:
         return attrs.evolve(plan, watched_paths=checked)
 
     def _state_file_changed(self) -> bool:
+        return self._store_stamp() != self._state_stamp
+
+    def _store_stamp(self) -> tuple[int, int, int] | None:
+        """Identify the state file's current version cheaply (``None``: no file)."""
         try:
             info = os.stat(self.store.path)
         except OSError:
-            return self._state_stamp is not None
-        return (info.st_mtime_ns, info.st_size, info.st_ino) != self._state_stamp
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
 
     def _plan_detection(self, detection: Detection, previous: State, started: int) -> Plan:
         pages_read = 0
@@ -296,11 +296,7 @@ class Engine:
         # Files left unrecorded (unreadable, failed) must be looked at again next time.
         path_for = self.detector.path_for
         self._uncommitted_paths.update(path_for(k) for k in detection.error_keys | failed_keys)
-        try:
-            info = os.stat(self.store.path)
-            self._state_stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
-        except OSError:
-            self._state_stamp = None
+        self._state_stamp = self._store_stamp()
 
     def _apply_partial(
         self,
@@ -348,18 +344,33 @@ class Engine:
         for key, outputs in recorded_outputs.items():
             if key in state.facts:
                 state.outputs[key] = outputs
-        first_seen = {
-            dep
-            for deps in recorded_deps.values()
-            for dep in deps
-            if dep not in state.files and dep not in dropped
-        }
-        if first_seen:
-            state.files.update(self.detector.fingerprint_settled(first_seen, detection.snapshot_ns))
+        state.files.update(self._first_seen(recorded_deps, state.files, dropped, detection))
         # snapshot_ns stays that of the last full scan: entries verified since then carry
         # later timestamps and so stay racy (content-checked) until the next full scan.
         state.commit_id = new_commit_id()
         return state
+
+    def _first_seen(
+        self,
+        recorded_deps: Mapping[str, tuple[str, ...]],
+        known: Mapping[str, FileRecord],
+        excluded: Collection[str],
+        detection: Detection,
+    ) -> dict[str, FileRecord]:
+        """Fingerprint inputs the build read that the plan did not know.
+
+        Only those provably unchanged since the plan began are recorded; the
+        rest count as added next time (their users are rebuilt).
+        """
+        first_seen = {
+            dep
+            for deps in recorded_deps.values()
+            for dep in deps
+            if dep not in known and dep not in excluded
+        }
+        if not first_seen:
+            return {}
+        return self.detector.fingerprint_settled(first_seen, detection.snapshot_ns)
 
     @staticmethod
     def _set_dependencies(state: State, page_key: str, deps: tuple[str, ...]) -> None:
@@ -417,16 +428,7 @@ class Engine:
                 files[key] = record.with_metadata(None)  # no longer a page of the site
         dependencies = {k: v for k, v in base.dependencies.items() if k in page_keys}
         dependencies.update((k, v) for k, v in recorded_deps.items() if k in page_keys)
-        first_seen = {
-            dep
-            for deps in recorded_deps.values()
-            for dep in deps
-            if dep not in files and dep not in detection.error_keys
-        }
-        if first_seen:
-            # Inputs the build read that the plan did not know: fingerprint those that
-            # provably did not change since the plan began (the rest count as added).
-            files.update(self.detector.fingerprint_settled(first_seen, detection.snapshot_ns))
+        files.update(self._first_seen(recorded_deps, files, detection.error_keys, detection))
         outputs = {k: v for k, v in base.outputs.items() if k in page_keys}
         outputs.update((k, v) for k, v in recorded_outputs.items() if k in page_keys)
         return State(
