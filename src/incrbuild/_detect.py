@@ -244,19 +244,22 @@ class ChangeDetector:
         )
         pending_dirs = [""]
         while pending_dirs:
-            file_keys = self._walk(pending_dirs, scan)
-            pending_dirs = self._check_files(file_keys, scan)
+            pending_dirs = self._check_files(self._walk(pending_dirs, scan), scan)
         extras = [k for k in extra_keys if k not in scan.files and k not in scan.errors]
-        while extras:
-            self._check_files(extras, scan)
-            extras = []
-        removed = [
-            key
-            for key in scan.previous_files
-            if key not in scan.files
-            and key not in scan.errors
-            and (not _is_absolute_key(key) or key in extra_keys)
-        ]
+        if extras:
+            self._check_files(_group(extras), scan)
+        removed: list[str] = []
+        # Every new key is "added", so if the keys seen minus the added ones are as many as
+        # the previous keys, every previous key was seen: nothing was removed.
+        seen_known = len(scan.files) + len(scan.errors) - len(scan.added)
+        if seen_known != len(scan.previous_files):
+            removed = [
+                key
+                for key in scan.previous_files
+                if key not in scan.files
+                and key not in scan.errors
+                and (not _is_absolute_key(key) or key in extra_keys)
+            ]
         path_for = self.path_for
         error_paths = tuple(sorted((path_for(k), m) for k, m in scan.errors.items()))
         changes = ChangeSet(
@@ -332,13 +335,14 @@ class ChangeDetector:
                 check.append(key)
             else:
                 reconcile.add(_known_ancestor(_parent_key(key), known_dirs))
+        work = _group(check)
         for directory in sorted(reconcile, key=lambda k: k.count("/")):
             if directory in removed_dirs or any(
                 directory.startswith(gone + "/") for gone in removed_dirs
             ):
                 continue
-            check.extend(self._reconcile(directory, previous, scan, removed, removed_dirs))
-        pending = self._check_files(check, scan)
+            work.extend(self._reconcile(directory, previous, scan, removed, removed_dirs))
+        pending = self._check_files(work, scan)
         while pending:
             pending = self._check_files(self._walk(pending, scan), scan)
         removed.difference_update(scan.files)
@@ -370,7 +374,7 @@ class ChangeDetector:
         scan: _Scan,
         removed: set[str],
         removed_dirs: set[str],
-    ) -> list[str]:
+    ) -> list[_Group]:
         """Re-list directory *key*, diff it with the stored listing; return files to check."""
         where = self._os_path(key)
         known = previous.dirs.get(key)
@@ -382,7 +386,7 @@ class ChangeDetector:
             if known is not None:
                 self._drop_subtree(key, previous, removed, removed_dirs)
             if info is not None and key:
-                return [key]  # a directory replaced by a file
+                return _group([key])  # a directory replaced by a file
             return []
         listed = self._list(where, key, scan)
         if listed is None:
@@ -399,10 +403,11 @@ class ChangeDetector:
         for name in old_dirs - set(dirs):
             self._drop_subtree(prefix + name, previous, removed, removed_dirs)
         new_dirs = [prefix + name for name in dirs if name not in old_dirs]
-        to_check = [
-            prefix + name
-            for name in files
-            if name not in old_files or prefix + name not in previous.files
+        to_check: list[_Group] = [
+            (
+                key,
+                [n for n in files if n not in old_files or prefix + n not in previous.files],
+            )
         ]
         if new_dirs:
             to_check.extend(self._walk(new_dirs, scan))
@@ -424,9 +429,9 @@ class ChangeDetector:
             removed.update(k for k in (prefix + n for n in record.files) if k in previous.files)
             stack.extend(prefix + name for name in record.dirs)
 
-    def _walk(self, start: Sequence[str], scan: _Scan) -> list[str]:
-        """Stat (and if needed re-list) directories from *start* down; return file keys."""
-        file_keys: list[str] = []
+    def _walk(self, start: Sequence[str], scan: _Scan) -> list[_Group]:
+        """Stat (and if needed re-list) directories from *start* down; return files by directory."""
+        groups: list[_Group] = []
         stack = list(start)
         unsound = self.mode is DetectionMode.DIRECTORY_MTIME
         racy_floor = scan.racy_floor
@@ -443,7 +448,7 @@ class ChangeDetector:
                 continue
             scan.stats.dirs_stat += 1
             if not _S_ISDIR(info.st_mode):
-                file_keys.append(key)
+                groups.extend(_group([key]))
                 continue
             current = _stat_tuple(info)
             known = scan.previous_dirs.get(key)
@@ -475,10 +480,11 @@ class ChangeDetector:
                 else:
                     record = DirRecord(current, *listed)
             scan.dirs[key] = record
+            if record.files:
+                groups.append((key, record.files))
             prefix = f"{key}/" if key else ""
-            file_keys.extend(prefix + name for name in record.files)
             stack.extend(prefix + name for name in record.dirs)
-        return file_keys
+        return groups
 
     def _list(
         self, where: str, key: str, scan: _Scan
@@ -510,16 +516,25 @@ class ChangeDetector:
         dirs.sort()
         return tuple(files), tuple(dirs)
 
-    def _check_files(self, keys: list[str], scan: _Scan) -> list[str]:
-        """Stat and compare *keys*; return keys that turned out to be directories."""
+    def _check_files(self, groups: list[_Group], scan: _Scan) -> list[str]:
+        """Stat and compare files, by directory; return keys that turned out to be directories."""
         executor = self.stat_executor
         size = self.stat_chunk_size
-        if executor is None or len(keys) <= size:
-            return self._check_chunk(keys, scan)
-        chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
-        partials = [_Scan(scan.previous_files, scan.previous_dirs, scan.racy_floor) for _ in chunks]
+        if executor is None or sum(len(names) for _, names in groups) <= size:
+            found: list[str] = []
+            for directory, names in groups:
+                found.extend(self._check_group(directory, names, scan))
+            return found
+        tasks = [
+            (directory, names[i : i + size])
+            for directory, names in groups
+            for i in range(0, len(names), size)
+        ]
+        partials = [_Scan(scan.previous_files, scan.previous_dirs, scan.racy_floor) for _ in tasks]
         found_dirs: list[str] = []
-        for more in executor.map(self._check_chunk, chunks, partials):
+        for more in executor.map(
+            lambda task, part: self._check_group(task[0], task[1], part), tasks, partials
+        ):
             found_dirs.extend(more)
         for part in partials:
             scan.files.update(part.files)
@@ -532,47 +547,69 @@ class ChangeDetector:
                 setattr(scan.stats, name, getattr(scan.stats, name) + getattr(part.stats, name))
         return found_dirs
 
-    def _check_chunk(self, keys: Iterable[str], scan: _Scan) -> list[str]:
+    def _check_group(self, directory: str, names: Sequence[str], scan: _Scan) -> list[str]:
+        """Stat and compare the files *names* of one directory (a state key, or absolute)."""
         found_dirs: list[str] = []
         files = scan.files
         previous_get = scan.previous_files.get
-        racy_floor = scan.racy_floor
-        content_mode = self.mode is DetectionMode.CONTENT
-        prefix = self._prefix
+        # In content mode no stat is trusted: a floor no timestamp is below makes all racy.
+        racy_floor = _ALWAYS_RACY if self.mode is DetectionMode.CONTENT else scan.racy_floor
+        prefix = _prefix_of(directory)
+        where_dir = self._os_path(directory) if directory != "/" else ""
         stat = self.stat
-        checked = 0
-        for key in keys:
-            where = key if _is_absolute_key(key) else prefix + key
-            try:
-                info = stat(where)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            except OSError as error:
-                self._record_error(key, f"cannot stat: {error.strerror}", scan)
-                continue
-            checked += 1
-            known = previous_get(key)
-            if (
-                known is not None
-                and known.mtime_ns == info.st_mtime_ns
-                and known.size == info.st_size
-                and known.ino == info.st_ino
-                and known.ctime_ns == info.st_ctime_ns
-                and known.mode == info.st_mode
-                and not content_mode
-                and known.mtime_ns < racy_floor
-                and known.ctime_ns < racy_floor
-            ):
-                files[key] = known
-                continue
-            current = _stat_tuple(info)
-            if not _S_ISREG(current[4]):
-                if _S_ISDIR(current[4]) and not _is_absolute_key(key):
-                    found_dirs.append(key)
-                continue
-            self._examine(key, where, current, known, scan)
-        scan.stats.files_stat += checked
+        os_stat = os.stat
+        # Stat names relative to an open directory (fstatat): no full path to build,
+        # and the kernel resolves one component instead of the whole path.
+        fd = self._open_directory(where_dir) if stat is os_stat else None
+        failed = 0
+        try:
+            for name in names:
+                try:
+                    if fd is not None:
+                        info = os_stat(name, dir_fd=fd)
+                    else:
+                        info = stat(f"{where_dir}/{name}")
+                except (FileNotFoundError, NotADirectoryError):
+                    failed += 1
+                    continue
+                except OSError as error:
+                    failed += 1
+                    self._record_error(prefix + name, f"cannot stat: {error.strerror}", scan)
+                    continue
+                key = prefix + name
+                known = previous_get(key)
+                if (
+                    known is not None
+                    and known.mtime_ns == info.st_mtime_ns
+                    and known.size == info.st_size
+                    and known.ino == info.st_ino
+                    and known.ctime_ns == info.st_ctime_ns
+                    and known.mode == info.st_mode
+                    and known.mtime_ns < racy_floor
+                    and known.ctime_ns < racy_floor
+                ):
+                    files[key] = known
+                    continue
+                current = _stat_tuple(info)
+                if not _S_ISREG(current[4]):
+                    if _S_ISDIR(current[4]) and not _is_absolute_key(key):
+                        found_dirs.append(key)
+                    continue
+                self._examine(key, f"{where_dir}/{name}", current, known, scan)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        scan.stats.files_stat += len(names) - failed
         return found_dirs
+
+    @staticmethod
+    def _open_directory(where: str) -> int | None:
+        if not _HAS_DIR_FD:
+            return None
+        try:
+            return os.open(where or "/", _DIRECTORY_FLAGS)
+        except OSError:
+            return None  # fall back to full paths; their stat reports the real error
 
     def _examine(
         self, key: str, where: str, current: StatTuple, known: FileRecord | None, scan: _Scan
@@ -643,6 +680,30 @@ class ChangeDetector:
             scan.modified.append(key)
         else:
             scan.added.append(key)
+
+
+#: A directory (state key, or absolute path for tracked files outside the root) and file names.
+_Group = tuple[str, Sequence[str]]
+_HAS_DIR_FD: Final = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _group(keys: Iterable[str]) -> list[_Group]:
+    """Group file keys by their directory, keeping first-seen order."""
+    by_directory: dict[str, list[str]] = {}
+    for key in keys:
+        directory, _, name = key.rpartition("/")
+        if not directory and key.startswith("/"):
+            directory = "/"
+        by_directory.setdefault(directory, []).append(name)
+    return list(by_directory.items())
+
+
+def _prefix_of(directory: str) -> str:
+    """The key prefix of files in *directory* ("" at the content root)."""
+    if not directory:
+        return ""
+    return "/" if directory == "/" else directory + "/"
 
 
 def _stat_tuple(info: os.stat_result) -> StatTuple:
