@@ -8,6 +8,8 @@ import sys
 import incrbuild
 
 EXPECTED = [
+    "Backend",
+    "Calibration",
     "ChangeBatch",
     "ChangeDetector",
     "ChangeSet",
@@ -19,7 +21,10 @@ EXPECTED = [
     "FrontMatterError",
     "IncrbuildError",
     "IndexRegistry",
+    "KindPolicy",
     "PageLike",
+    "ParallelError",
+    "ParallelPolicy",
     "Plan",
     "PlanStats",
     "Reason",
@@ -37,6 +42,8 @@ EXPECTED = [
     "WatchSession",
     "WatchStats",
     "WatchfilesSource",
+    "WorkloadKind",
+    "calibrate",
     "content_digest",
     "generate_site",
     "navigation_order_key",

@@ -24,6 +24,15 @@ from incrbuild._errors import (
     StateWarning,
     StateWriteError,
 )
+from incrbuild._parallel import (
+    Backend,
+    Calibration,
+    KindPolicy,
+    ParallelError,
+    ParallelPolicy,
+    WorkloadKind,
+    calibrate,
+)
 from incrbuild._plan import Plan, PlanStats, Reason, ReasonKind, navigation_order_key
 from incrbuild._registry import IndexRegistry, RegistryStats, tags_from_metadata
 from incrbuild._state import StateStore
@@ -41,6 +50,8 @@ from incrbuild.protocols import PageLike, SectionLike, SiteLike
 __version__ = "0.1.0"
 
 __all__ = [
+    "Backend",
+    "Calibration",
     "ChangeBatch",
     "ChangeDetector",
     "ChangeSet",
@@ -52,7 +63,10 @@ __all__ = [
     "FrontMatterError",
     "IncrbuildError",
     "IndexRegistry",
+    "KindPolicy",
     "PageLike",
+    "ParallelError",
+    "ParallelPolicy",
     "Plan",
     "PlanStats",
     "Reason",
@@ -70,6 +84,8 @@ __all__ = [
     "WatchSession",
     "WatchStats",
     "WatchfilesSource",
+    "WorkloadKind",
+    "calibrate",
     "content_digest",
     "generate_site",
     "navigation_order_key",
