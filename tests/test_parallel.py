@@ -123,6 +123,21 @@ class TestParallelPolicyMap:
         policy.map(square, range(20), kind="threads")
         assert policy.executor_for("threads") is first
 
+    def test_kinds_with_different_worker_counts_get_their_own_pools(self) -> None:
+        """An I/O kind asking for 16 threads is not capped by a CPU kind's 2-thread pool."""
+        kinds = {
+            "cpu": KindPolicy(Backend.THREADS, threshold=0, workers=2),
+            "io": KindPolicy(Backend.THREADS, threshold=0, workers=16),
+            "io2": KindPolicy(Backend.THREADS, threshold=0, workers=16),
+        }
+        with ParallelPolicy(kinds) as policy:
+            cpu_pool, io_pool = policy.executor_for("cpu"), policy.executor_for("io")
+            assert cpu_pool is not io_pool
+            assert policy.executor_for("io2") is io_pool
+            barrier = threading.Barrier(16, timeout=10)
+            # 16 items that each wait for all 16 finish only on a pool of 16 threads.
+            assert policy.map(lambda _: barrier.wait() >= 0, range(16), kind="io") == [True] * 16
+
     def test_below_threshold_runs_in_the_calling_thread(self) -> None:
         """Small batches run sequentially, in the caller's thread."""
         here = threading.get_ident()

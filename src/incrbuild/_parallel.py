@@ -135,12 +135,18 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-# Break-even counts measured on a 2-core machine (docs/parallel.md): a thread pool
-# beat sequential I/O-bound writes from 5 items; a process pool beat sequential
-# CPU-bound scoring (~2 ms/item) from about 20.  Below that, start-up and hand-off cost more.
+# Derived from tests/benchmarks/bench_parallel.py on a 2-core machine (docs/parallel.md).
+# I/O: a thread pool beat sequential write+fsync from 5 items (1.5x), and stats
+# at 200 us latency ran 10.6x faster on 16 threads than sequentially (7.2x on 8).
+# CPU under a GIL: a pool call costs ~1.6 ms of hand-off, so processes pay off
+# from n > overhead / (item_cost * (1 - 1/workers)); 8 items covers items of
+# ~0.4 ms and up (related-posts scoring measured 1.5 ms/item, break-even 4).
+# Free-threaded CPU threads: not measured here (no 3.14t build); the hand-off is
+# a thread's, so the I/O figure is the guide.
 _IO_THRESHOLD = 5
-_CPU_PROCESS_THRESHOLD = 20
-_CPU_THREAD_THRESHOLD = 4
+_IO_MIN_WORKERS = 16
+_CPU_PROCESS_THRESHOLD = 8
+_CPU_THREAD_THRESHOLD = 5
 
 
 @final
@@ -162,7 +168,7 @@ class ParallelPolicy:
         self._kinds: dict[str, KindPolicy] = dict(self.defaults(self.workers, executor))
         for kind, policy in (kinds or {}).items():
             self._kinds[_kind_name(kind)] = policy
-        self._pools: dict[Backend, Executor] = {}
+        self._pools: dict[tuple[Backend, int], Executor] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -172,7 +178,9 @@ class ParallelPolicy:
         if executor is not None:
             shared = KindPolicy(Backend.EXECUTOR, threshold=1, workers=workers)
             return {WorkloadKind.IO.value: shared, WorkloadKind.CPU.value: shared}
-        io = KindPolicy(Backend.THREADS, threshold=_IO_THRESHOLD, workers=max(4, 4 * workers))
+        io = KindPolicy(
+            Backend.THREADS, threshold=_IO_THRESHOLD, workers=max(_IO_MIN_WORKERS, 4 * workers)
+        )
         if workers < 2:
             cpu = KindPolicy(Backend.SEQUENTIAL, threshold=0, workers=1)
         elif gil_enabled():
@@ -238,13 +246,16 @@ class ParallelPolicy:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this ParallelPolicy was closed")
-            pool = self._pools.get(policy.backend)
+            # Kinds sharing a backend and a worker count share a pool; a kind
+            # asking for more workers (I/O) must not be capped by another's pool.
+            key = (policy.backend, policy.workers)
+            pool = self._pools.get(key)
             if pool is None:
                 if policy.backend is Backend.THREADS:
                     pool = ThreadPoolExecutor(policy.workers, thread_name_prefix="incrbuild")
                 else:
                     pool = ProcessPoolExecutor(policy.workers)
-                self._pools[policy.backend] = pool
+                self._pools[key] = pool
             return pool
 
     def close(self) -> None:
