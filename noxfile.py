@@ -59,11 +59,12 @@ def bench(session: nox.Session) -> None:
         "pytest",
         "tests/benchmarks",
         "--benchmark-only",
-        "-p",
-        "no:randomly",
-        "--override-ini=addopts=",
+        "--override-ini=addopts=-p no:cacheprovider",
+        "-o",
+        "python_files=bench_*.py",
         *session.posargs,
     )
+    session.run("python", "tests/benchmarks/report.py")
 
 
 @nox.session(default=False)

@@ -118,7 +118,7 @@ def _table(rows: list[_Row]) -> str:
         for row in rows
     ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    rule = "+".join("-" * (w + 2) for w in widths)
+    rule = "-+-".join("-" * w for w in widths)
     lines = [" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), rule]
     for cell in cells:
         lines.append(

@@ -72,6 +72,14 @@ class BenchSite:
             found.extend(os.path.join(directory, name) for name in files)
         return found
 
+    def files_by_directory(self) -> list[tuple[str, list[str]]]:
+        """Every file grouped by its directory: for a stat loop relative to directory fds."""
+        grouped: dict[str, list[str]] = {}
+        for name in self.all_files():
+            directory, _, base = name.rpartition("/")
+            grouped.setdefault(directory, []).append(base)
+        return list(grouped.items())
+
     def _git_init(self) -> None:
         env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com"}
         env |= {"GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
@@ -150,6 +158,20 @@ EDITS: dict[str, Callable[[BenchSite], list[Path]]] = {
     "tags": BenchSite.edit_tags,
     "add+delete": BenchSite.add_and_delete,
 }
+
+
+def stat_relative(groups: list[tuple[str, list[str]]]) -> int:
+    """Stat every file relative to an open fd of its directory: the floor with short paths."""
+    count = 0
+    for directory, names in groups:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for name in names:
+                os.stat(name, dir_fd=fd, follow_symlinks=False)
+                count += 1
+        finally:
+            os.close(fd)
+    return count
 
 
 def plan_and_commit(engine: Engine, *, paths: list[Path] | None = None) -> tuple[Plan, float]:
