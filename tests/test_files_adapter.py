@@ -125,13 +125,25 @@ class TestLoadSite:
         with pytest.raises(SourceError, match="not UTF-8"):
             load_site(tmp_path)
 
-    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
-    def test_unreadable_page_is_a_clear_error(self, tmp_path: Path) -> None:
-        """A page without read permission is reported with its path."""
+    def test_unreadable_page_is_a_clear_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A page that cannot be read is reported with its path and the system's reason."""
         page = write(tmp_path / "locked.md", "x")
-        page.chmod(0)
-        with pytest.raises(SourceError, match="cannot read"):
+        if os.geteuid() == 0:  # root reads regardless of mode bits: fail the read itself
+            real = Path.read_bytes
+
+            def refuse(self: Path) -> bytes:
+                if self == page:
+                    raise PermissionError(13, "Permission denied", str(self))
+                return real(self)
+
+            monkeypatch.setattr(Path, "read_bytes", refuse)
+        else:
+            page.chmod(0)
+        with pytest.raises(SourceError, match="cannot read: Permission denied") as caught:
             read_page(page)
+        assert caught.value.path == page
 
     def test_missing_content_dir(self, tmp_path: Path) -> None:
         """A content directory that does not exist is a clear error."""
