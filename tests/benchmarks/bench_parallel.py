@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from benchsites import best_of
 
 from incrbuild import Backend, ChangeDetector, KindPolicy, ParallelPolicy, calibrate
 from incrbuild._state import State
@@ -64,16 +65,6 @@ POLICIES = {
 }
 
 
-def time_call(run: Callable[[], object], repeats: int) -> float:
-    """The fastest of *repeats* runs: on a shared 2-core machine, the least disturbed one."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def rfc_table(repeats: int = 7) -> str:
     """The RFC's table (5...50 items), sequential vs each backend, as Markdown."""
     _OUT.mkdir(parents=True, exist_ok=True)
@@ -91,7 +82,7 @@ def rfc_table(repeats: int = 7) -> str:
             for count in COUNTS:
                 items = list(range(count))
                 times = {
-                    name: time_call(lambda n=name, f=fn, i=items: policy.map(f, i, kind=n), repeats)
+                    name: best_of(lambda n=name, f=fn, i=items: policy.map(f, i, kind=n), repeats)
                     for name in POLICIES
                 }
                 base = times["sequential"]
@@ -156,7 +147,7 @@ def nfs_table(files: int = 2000, latency_us: int = 200, repeats: int = 3) -> str
     try:
         stat = slow_stat(latency_us / 1e6)
         rows = ["| workers | no-op detection | speed-up |", "|---:|---:|---:|"]
-        base = time_call(lambda: ChangeDetector(root, stat=stat).detect(state), repeats)
+        base = best_of(lambda: ChangeDetector(root, stat=stat).detect(state), repeats)
         rows.append(f"| sequential | {base * 1e3:.0f} ms | 1.0x |")
         for workers in (4, 8, 16, 32, 64):
             kinds = {"io": KindPolicy(Backend.THREADS, threshold=0, workers=workers)}
@@ -164,7 +155,7 @@ def nfs_table(files: int = 2000, latency_us: int = 200, repeats: int = 3) -> str
                 detector = ChangeDetector(
                     root, stat=stat, stat_executor=policy.executor_for("io"), stat_chunk_size=16
                 )
-                elapsed = time_call(lambda detector=detector: detector.detect(state), repeats)
+                elapsed = best_of(lambda detector=detector: detector.detect(state), repeats)
             rows.append(f"| {workers} threads | {elapsed * 1e3:.0f} ms | {base / elapsed:.1f}x |")
         return "\n".join(rows)
     finally:

@@ -9,18 +9,14 @@ while).  Run with ``nox -s bench`` or
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchsites import BenchSite
 
-from incrbuild import Engine, Plan, generate_site
-from incrbuild.adapters.files import open_engine
+from incrbuild import Engine, Plan
 
 SIZES = [1_000, 10_000] + ([100_000] if os.environ.get("INCRBUILD_BENCH_LONG") else [])
 
@@ -29,14 +25,8 @@ class WatchedSite:
     """A generated site with a committed engine, edited one page at a time."""
 
     def __init__(self, pages: int) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"incrbuild-watch-{pages}-"))
-        self.content = self.workdir / "content"
-        generated = generate_site(self.content, pages=pages, seed=7)
-        self.pages = generated.pages
-        time.sleep(2.1)  # leave the racy window, or the first plans hash everything
-        self.engine: Engine = open_engine(self.content, state_dir=self.workdir / "state")
-        self.engine.commit(self.engine.plan())
-        self.counter = itertools.count()
+        self.bench = BenchSite(pages)
+        self.engine: Engine = self.bench.open_engine()
         self.pending: Plan | None = None
 
     def edit(self) -> Path:
@@ -44,14 +34,10 @@ class WatchedSite:
         if self.pending is not None:
             self.engine.commit(self.pending)
             self.pending = None
-        number = next(self.counter)
-        page = self.pages[(number * 7919) % len(self.pages)]
-        text = page.read_text(encoding="utf-8")
-        page.write_text(text.replace("## ", f"## e{number} ", 1), encoding="utf-8")
-        return page
+        return self.bench.edit_body()[0]
 
     def close(self) -> None:
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.bench.close()
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n}-pages")
@@ -64,7 +50,7 @@ def watched(request: pytest.FixtureRequest) -> Iterator[WatchedSite]:
 def test_one_edit_from_events(benchmark, watched: WatchedSite) -> None:  # type: ignore[no-untyped-def]
     """One edited page planned from its watcher event (O(events))."""
     benchmark.group = "watch: one edit"
-    benchmark.extra_info["pages"] = len(watched.pages)
+    benchmark.extra_info["pages"] = watched.bench.pages
 
     def setup() -> tuple[tuple[list[Path]], dict[str, object]]:
         return ([watched.edit()],), {}
@@ -82,7 +68,7 @@ def test_one_edit_from_events(benchmark, watched: WatchedSite) -> None:  # type:
 def test_one_edit_by_full_scan(benchmark, watched: WatchedSite) -> None:  # type: ignore[no-untyped-def]
     """The same edit found by a full ``plan()`` (stat every file): the reference."""
     benchmark.group = "watch: one edit"
-    benchmark.extra_info["pages"] = len(watched.pages)
+    benchmark.extra_info["pages"] = watched.bench.pages
 
     def setup() -> tuple[tuple[Path], dict[str, object]]:
         return (watched.edit(),), {}
