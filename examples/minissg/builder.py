@@ -1,18 +1,24 @@
 """The build: ask incrbuild what to rebuild, render exactly that, tell incrbuild what it read.
 
-A full build (``incremental=False``, or no usable state) renders the whole
-site from minissg's own model.  An incremental build renders exactly what
-the plan names and nothing else:
+A full build (``incremental=False``, no usable state, or a changed global
+input: ``plan.full``) empties the output directory and renders the whole site
+from minissg's own model.  An incremental build renders what the plan names:
 
 =========================  ====================================================
 ``plan.pages``             render each page source (regular, section, home)
 ``plan.removed_outputs``   delete (the outputs recorded for removed sources)
-``plan.sections``          render the generated listing of each section without
-                           an ``_index.md``; delete it if the section is gone
+``plan.sections``          render the listing of each section: its
+                           ``_index.md`` page, or the generated listing of a
+                           section without one; delete it if the section is gone
 ``plan.terms``             render each tag page
 ``plan.removed_terms``     delete each tag page
 tags index                 render when any term was rendered or removed
 =========================  ====================================================
+
+One addition of minissg's own: the listings *above* a directory where a page
+was added or removed are treated like ``plan.sections`` too, because a section
+appearing or going changes its parent's list of subsections and incrbuild's
+plan does not yet name that parent (see :func:`_ancestor_listings`).
 
 Each rendered page's inputs (templates, linked pages, breadcrumb section
 pages) go to :meth:`~incrbuild.Engine.record_dependencies` and its output to
@@ -31,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from examples.minissg.model import TAGS_DIR, SiteModel, output_for_url
+from examples.minissg.model import INDEX_NAME, TAGS_DIR, SiteModel, output_for_url
 from examples.minissg.render import GENERATED_TEMPLATES, Renderer, static_closure
 
 from incrbuild import Engine, Plan, SourceError
-from incrbuild.adapters.files import open_engine, read_page
+from incrbuild.adapters.files import is_page_source, open_engine, read_page
 from incrbuild.protocols import is_generated
 
 __all__ = ["BuildReport", "Builder", "build", "build_site"]
@@ -158,8 +164,8 @@ class Builder:
         plan = engine.plan()
         model = SiteModel(engine.registry)
         renderer = Renderer(model, self.templates_dir, self.site_config())
-        has_state = plan.base is not None and bool(plan.base.commit_id)
-        full = not incremental or not has_state
+        # plan.full: no usable state, or a global input changed: build from scratch.
+        full = not incremental or plan.full
         report = BuildReport(full=full, site_pages=len(engine.site.pages), plan=plan)
         out = _Outputs(self.output_dir, report)
         if full:
@@ -174,17 +180,17 @@ class Builder:
                 out.delete(output)
             for tag in sorted(plan.removed_terms):
                 out.delete(output_for_url(model.term_url(tag)))
+            pages = set(plan.pages)
             listings = []
-            for directory in sorted(plan.sections):
+            for directory in sorted(plan.sections | _ancestor_listings(plan, model.root)):
                 if model.has_index(directory):
-                    continue  # rendered from its _index.md, which the plan lists as a page
-                if model.section_exists(directory):
+                    pages.add(directory / INDEX_NAME)  # its listing is its _index.md page
+                elif model.section_exists(directory):
                     listings.append(directory)
                 else:
                     out.delete(output_for_url(model.section_url(directory)))
-            pages = plan.pages
             terms = plan.terms
-            tags_index = plan.full or bool(plan.terms or plan.removed_terms)
+            tags_index = bool(plan.terms or plan.removed_terms)
 
         failed = self._render_pages(engine, model, renderer, sorted(pages), out, report)
         for directory in listings:
@@ -228,6 +234,28 @@ class Builder:
             engine.record_outputs(path, [output])
             report.pages += 1
         return failed
+
+
+def _ancestor_listings(plan: Plan, root: Path) -> set[Path]:
+    """The listings above the directories where pages were added or removed.
+
+    A page added to a new directory (or removed from a directory it leaves
+    empty) makes a section appear (or go), which changes the subsections
+    listed by the section above it, and so on up.  incrbuild's plan names the
+    section whose own listing changed, but not the listings above it when the
+    section has no ``_index.md`` (reported upstream; see ``examples/README.md``),
+    so minissg adds every ancestor of such a directory: O(depth) listings per
+    added or removed page, rendered again even when only their members changed.
+    """
+    found: set[Path] = set()
+    for path in plan.changes.added | plan.removed_pages:
+        if not is_page_source(path):
+            continue
+        directory = path.parent
+        while directory != root and root in directory.parents:
+            directory = directory.parent
+            found.add(directory)
+    return found
 
 
 class _Outputs:
