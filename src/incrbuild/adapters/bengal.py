@@ -1,0 +1,784 @@
+"""Bengal sites as incrbuild's protocols, and the small integration a Bengal user needs.
+
+The module has two layers, so that importing it never imports Bengal (which
+needs Python 3.14):
+
+- **Wrapping**, on anything shaped like Bengal's objects: :class:`BengalSite`
+  presents a Bengal ``Site`` as a :class:`~incrbuild.SiteLike` (Bengal's own
+  pages, sections and ``page_by_source_path`` index, never copies);
+  :class:`BengalRules` extends an engine's plan with what Bengal's default
+  theme shows of one page on others (related posts, tag navigation, docs
+  navigation, breadcrumbs, prev/next, listings); :func:`compare` sets a plan
+  beside Bengal's own decision.
+- **Driving Bengal**: :func:`load_site` and :class:`BengalProject` import
+  Bengal when called and raise :class:`ImportError` with an install hint when
+  it is missing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+import os
+import sys
+import time
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final, final
+
+import attrs
+import msgspec
+
+from incrbuild._engine import Engine
+from incrbuild._plan import LISTING_KEYS, Plan, Reason, ReasonKind, normalise_metadata
+from incrbuild._registry import IndexRegistry, tags_from_metadata
+from incrbuild.protocols import PageLike, SectionLike, is_generated
+
+__all__ = [
+    "BENGAL_REQUIREMENT",
+    "NAVIGATION_KEYS",
+    "BengalPlan",
+    "BengalProject",
+    "BengalRules",
+    "BengalSite",
+    "Comparison",
+    "compare",
+    "discovery_order_key",
+    "global_inputs",
+    "is_virtual",
+    "load_site",
+    "require_bengal",
+]
+
+#: The Bengal release this adapter is verified against (what ``pip install`` should ask for).
+BENGAL_REQUIREMENT: Final = "bengal==0.5.1"
+
+#: Front matter keys that change how a page shows in Bengal's navigation (menus, sidebars,
+#: breadcrumbs, prev/next): a change to one of them reaches the pages that show it.
+NAVIGATION_KEYS: Final = frozenset(
+    {"title", "nav_title", "weight", "draft", "hidden", "icon", "menu", "slug", "url", "aliases"}
+)
+
+#: Section index file names Bengal recognises.
+_INDEX_NAMES: Final = frozenset({"_index.md", "index.md"})
+#: Directories of a Bengal project whose files every page may read (config, templates, data...).
+_GLOBAL_DIRS: Final = ("config", "templates", "layouts", "data", "assets", "static", "i18n")
+_GLOBAL_FILES: Final = (
+    "bengal.toml",
+    "bengal.yaml",
+    "bengal.yml",
+    "config.toml",
+    "config.yaml",
+    "config.yml",
+)
+
+
+# -- wrapping: a Bengal site as the protocols --------------------------------------------
+
+
+def is_virtual(page: PageLike) -> bool:
+    """Tell whether *page* has no source file of its own (generated, autodoc or virtual)."""
+    return bool(getattr(page, "virtual", False)) or is_generated(page)
+
+
+@final
+class BengalSite:
+    """A Bengal ``Site`` presented as a :class:`~incrbuild.SiteLike`, without copying it.
+
+    ``root_path`` is the content directory (Bengal's own ``root_path`` is the
+    project directory).  ``pages``, ``sections`` and ``page_by_source_path``
+    are Bengal's own objects, whether its version keeps them in lists or
+    tuples; the :class:`~incrbuild.IndexRegistry` borrows the latter rather
+    than building a second page index.
+    """
+
+    def __init__(self, site: Any, *, content_dir: Path | str | None = None) -> None:
+        self.bengal = site
+        if content_dir is None:
+            content_dir = getattr(site, "content_dir", None) or Path(site.root_path) / "content"
+        self._root = Path(content_dir)
+
+    def __repr__(self) -> str:
+        return f"BengalSite({self._root})"
+
+    @property
+    def root_path(self) -> Path:
+        """The content directory every page source and section lives under."""
+        return self._root
+
+    @property
+    def project_root(self) -> Path:
+        """Bengal's project directory (where its configuration lives)."""
+        return Path(self.bengal.root_path)
+
+    @property
+    def pages(self) -> Sequence[PageLike]:
+        """Bengal's page sequence, generated pages included once Bengal made them."""
+        pages: Sequence[PageLike] = self.bengal.pages
+        return pages
+
+    @property
+    def sections(self) -> Sequence[SectionLike]:
+        """Bengal's top-level sections."""
+        sections: Sequence[SectionLike] = self.bengal.sections
+        return sections
+
+    @property
+    def page_by_source_path(self) -> Mapping[Path, PageLike]:
+        """Bengal's shared ``{source_path: page}`` index (built by Bengal, kept by Bengal)."""
+        index = getattr(self.bengal, "page_by_source_path", None)
+        if isinstance(index, Mapping):
+            return index
+        # Older or stand-in sites without the index: one pass, as Bengal itself would do.
+        return {page.source_path: page for page in self.pages}
+
+
+def discovery_order_key(path: Path, content_dir: Path) -> tuple[tuple[int, str], ...]:
+    """Sort key of *path* in the order Bengal discovers pages (``site.pages`` of a cold build).
+
+    Bengal lists each directory in name order; at the top level files and
+    directories interleave by name, below it a directory's subdirectories come
+    before its own files.  Paths outside *content_dir* (generated pages) sort last.
+    """
+    try:
+        parts = path.relative_to(content_dir).parts
+    except ValueError:
+        return ((2, path.as_posix()),)
+    if len(parts) == 1:
+        return ((0, parts[0]),)
+    middle = tuple((0, part) for part in parts[1:-1])
+    return ((0, parts[0]), *middle, (1, parts[-1]))
+
+
+# -- the theme model: what one page's change shows on others ----------------------------
+
+
+@final
+@attrs.frozen
+class BengalPlan:
+    """An engine's plan extended by :class:`BengalRules`, with what Bengal must regenerate.
+
+    ``plan`` carries every source page to render (with reasons, so
+    ``plan.why()`` explains the additions), the tags whose term pages to
+    render and the section directories whose listing (``_index.md`` or
+    generated archive page) to render.  ``tag_index`` says the all-tags page
+    and every tag page's tag navigation changed; ``site_wide`` that Bengal's
+    site-wide outputs (search, graph, sitemap, feeds, indexes) must be
+    regenerated.  ``decision_ns`` is the time of the engine's plan plus the rules.
+    """
+
+    plan: Plan
+    tag_index: bool = False
+    site_wide: bool = False
+    decision_ns: int = 0
+
+    @property
+    def pages(self) -> frozenset[Path]:
+        """The source pages to render."""
+        return self.plan.pages
+
+    def changed_sources(self) -> frozenset[Path]:
+        """The sources to hand Bengal as ``BuildOptions(changed_sources=...)``.
+
+        Only files that exist below the content directory: Bengal regenerates
+        its generated pages, and cleans up after removed ones, by itself.
+        """
+        root = self.plan.root
+        return frozenset(
+            path
+            for path in self.plan.pages
+            if (root is None or root in path.parents) and os.path.isfile(path)
+        )
+
+
+@attrs.define
+class _Additions:
+    """What the rules add to a plan, with reasons."""
+
+    pages: dict[Path, list[Reason]] = attrs.field(factory=dict)
+    terms: dict[str, list[Reason]] = attrs.field(factory=dict)
+    sections: set[Path] = attrs.field(factory=set)
+    tag_index: bool = False
+    site_wide: bool = False
+    everything: Reason | None = None
+
+    def page(self, page: PageLike | None, reason: Reason) -> None:
+        if page is None or is_virtual(page):
+            return
+        reasons = self.pages.setdefault(page.source_path, [])
+        if reason not in reasons:
+            reasons.append(reason)
+
+    def term(self, tag: str, reason: Reason) -> None:
+        reasons = self.terms.setdefault(tag, [])
+        if reason not in reasons:
+            reasons.append(reason)
+
+
+@attrs.frozen
+class _Change:
+    """A page whose own source changed: its front matter before and after (``None``: absent)."""
+
+    path: Path
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+    page: PageLike | None
+
+    @property
+    def changed_keys(self) -> frozenset[str]:
+        if self.old is None or self.new is None:
+            # Appearing or vanishing changes everything shown of the page, its title first.
+            return frozenset((self.old or self.new or {}).keys()) | {"title"}
+        return _changed_keys(self.old, self.new)
+
+    @property
+    def old_tags(self) -> frozenset[str]:
+        return tags_from_metadata(self.old) if self.old is not None else frozenset()
+
+    @property
+    def new_tags(self) -> frozenset[str]:
+        return tags_from_metadata(self.new) if self.new is not None else frozenset()
+
+
+@attrs.frozen
+class _Context:
+    """What every rule reads: the registry, the content root, and what the last commit knew."""
+
+    registry: IndexRegistry
+    root: Path
+    known_dirs: Container[str]
+    key_for: Callable[[Path], str]
+
+    def section_of(self, path: Path, page: PageLike | None) -> SectionLike | None:
+        """The section of *path*, or of its nearest surviving ancestor directory if it is gone."""
+        if page is not None:
+            return self.registry.section_of(page)
+        for directory in path.parents:
+            if directory == self.root or self.root not in directory.parents:
+                return None
+            section = self.registry.section_by_path(directory)
+            if section is not None:
+                return section
+        return None
+
+
+@final
+@attrs.frozen
+class BengalRules:
+    """What Bengal's default theme shows of one page on other pages, as plan rules.
+
+    incrbuild's planner knows cascades, tag and section listings and recorded
+    dependencies.  Bengal's default theme also shows, on *other* pages, a
+    page's card (title, date, excerpt: on its tag pages, its section's list,
+    related posts of pages sharing a tag, the home page), its title in
+    navigation (the automatic site menu of top-level sections and root-level
+    pages, the docs sidebar of its whole top-level section for
+    *tree_nav_types*, breadcrumbs below a section index, prev/next in site and
+    section order) and tag counts (every tag page's tag navigation).
+    :meth:`expand` adds those pages, each rule costing in proportion to what it
+    reaches; only a change to the site menu reaches every page.
+    """
+
+    tree_nav_types: frozenset[str] = frozenset({"doc"})
+    """Page types whose layout shows the whole top-level section as a sidebar."""
+    related_posts: bool = True
+    """Whether pages show related posts (pages sharing a tag) as cards."""
+
+    def expand(self, plan: Plan, engine: Engine, *, started_ns: int | None = None) -> BengalPlan:
+        """Return *plan* extended with the pages, terms and sections Bengal's theme reaches.
+
+        *started_ns* (``time.perf_counter_ns()`` before ``engine.plan()``) makes
+        ``decision_ns`` cover the engine's plan too.
+        """
+        began = time.perf_counter_ns() if started_ns is None else started_ns
+        if plan.full:
+            return BengalPlan(
+                plan, tag_index=True, site_wide=True, decision_ns=time.perf_counter_ns() - began
+            )
+        base = plan.base
+        context = _Context(
+            registry=engine.registry,
+            root=engine.registry.site.root_path,
+            known_dirs=base.dirs if base is not None else {},
+            key_for=engine.detector.key_for,
+        )
+        found = self._changes(plan, context)
+        out = _Additions()
+        for change in found:
+            self._own_change(change, context, out)
+        self._cascaded(plan, found, context, out)
+        if out.everything is not None:
+            _everything(context.registry, out, out.everything)
+        return BengalPlan(
+            _merged(plan, out, context.registry),
+            tag_index=out.tag_index,
+            site_wide=out.site_wide,
+            decision_ns=time.perf_counter_ns() - began,
+        )
+
+    @staticmethod
+    def _changes(plan: Plan, context: _Context) -> list[_Change]:
+        """The pages whose own source was added, modified, removed or unreadable."""
+        facts = plan.base.facts if plan.base is not None else {}
+        index = context.registry.page_by_path
+        changes = plan.changes
+        candidates = changes.added | changes.modified | plan.removed_pages
+        candidates |= {path for path, _ in changes.errors}
+        found: list[_Change] = []
+        for path in sorted(candidates):
+            record = facts.get(context.key_for(path))
+            page = index.get(path)
+            if page is not None and is_virtual(page):
+                continue
+            if record is None and page is None:
+                continue  # neither before nor now a page: an asset or a data file
+            old = None if record is None else record.metadata
+            new = None if page is None else normalise_metadata(page.metadata)
+            found.append(_Change(path, old, new, page))
+        return found
+
+    # -- a page whose own source changed ----------------------------------------------
+
+    def _own_change(self, change: _Change, context: _Context, out: _Additions) -> None:
+        registry = context.registry
+        out.site_wide = True  # search index, graph, sitemap and feeds carry every page
+        path = change.path
+        tags = change.old_tags | change.new_tags
+        card = Reason(ReasonKind.TAXONOMY, path, "card on tag pages")
+        for tag in tags:
+            out.term(tag, card)
+        if change.old_tags != change.new_tags:
+            out.tag_index = True  # every tag page lists every tag with its count
+            counts = Reason(ReasonKind.TAXONOMY, path, "tag counts in tag navigation")
+            for tag in registry.tags:
+                out.term(tag, counts)
+        if self.related_posts:
+            related = Reason(ReasonKind.TAXONOMY, path, "related posts")
+            for tag in tags:
+                for member in registry.pages_with_tag(tag):
+                    if member.source_path != path:
+                        out.page(member, related)
+        section = context.section_of(path, change.page)
+        listing = Reason(ReasonKind.SECTION, path, "card in the section listing")
+        _listing(section, context, out, listing)
+        home = Reason(ReasonKind.SECTION, path, "recent pages on the home page")
+        out.page(_home_page(context), home)
+        if change.changed_keys & (NAVIGATION_KEYS | LISTING_KEYS):
+            self._navigation(change, section, context, out)
+
+    def _navigation(
+        self, change: _Change, section: SectionLike | None, context: _Context, out: _Additions
+    ) -> None:
+        path = change.path
+        top = _top_level(section)
+        if out.everything is None and _in_menu(change, section, top, context):
+            # Bengal's automatic menu lists top-level sections and root-level pages on every page.
+            out.everything = Reason(ReasonKind.NAVIGATION, path, "site menu")
+            return
+        if top is not None and self._tree_nav(top, change):
+            sidebar = Reason(ReasonKind.NAVIGATION, path, "docs navigation")
+            _whole_section(top, context, out, sidebar)
+        if section is not None and path.name in _INDEX_NAMES and section.path == path.parent:
+            breadcrumbs = Reason(ReasonKind.NAVIGATION, path, "breadcrumbs")
+            _whole_section(section, context, out, breadcrumbs)
+        neighbours = Reason(ReasonKind.NAVIGATION, path, "prev/next")
+        for neighbour in _site_neighbours(path, context):
+            out.page(neighbour, neighbours)
+        if section is not None:
+            for neighbour in _section_neighbours(change, section):
+                out.page(neighbour, neighbours)
+
+    def _tree_nav(self, top: SectionLike, change: _Change) -> bool:
+        types = {str(meta.get("type")) for meta in (change.old, change.new) if meta is not None}
+        index = top.index_page
+        if index is not None:
+            types.add(str(index.metadata.get("type")))
+        return bool(types & self.tree_nav_types)
+
+    # -- pages a cascade reached ---------------------------------------------------------
+
+    def _cascaded(
+        self, plan: Plan, found: list[_Change], context: _Context, out: _Additions
+    ) -> None:
+        """Cascaded values show on the reached pages' cards; titles and tags in navigation too."""
+        cascade_keys = {
+            change.path: keys
+            for change in found
+            if (keys := _changed_keys(_cascade_of(change.old), _cascade_of(change.new)))
+        }
+        if not cascade_keys:
+            return
+        registry = context.registry
+        listed: set[int] = set()
+        for path, reasons in plan.reasons.items():
+            sources = [r.source for r in reasons if r.kind is ReasonKind.CASCADE and r.source]
+            page = registry.page_for(path) if sources else None
+            if page is None or is_virtual(page):
+                continue
+            keys = frozenset[str]().union(*(cascade_keys.get(s, frozenset()) for s in sources))
+            reason = Reason(ReasonKind.CASCADE, sources[0], "card of a page it reaches")
+            for tag in registry.tags_of(page):
+                out.term(tag, reason)
+            section = registry.section_of(page)
+            if section is not None and id(section) not in listed:
+                listed.add(id(section))
+                _listing(section, context, out, reason)
+            if "tags" in keys:
+                out.tag_index = True
+            if keys & (NAVIGATION_KEYS | LISTING_KEYS):
+                # Its title or tags changed for everyone who shows it (old place unknown).
+                current = normalise_metadata(page.metadata)
+                if self.related_posts:
+                    for tag in registry.tags_of(page):
+                        for member in registry.pages_with_tag(tag):
+                            out.page(member, reason)
+                self._navigation(_Change(path, current, current, page), section, context, out)
+
+
+def _in_menu(
+    change: _Change, section: SectionLike | None, top: SectionLike | None, context: _Context
+) -> bool:
+    """Tell whether *change* shows in Bengal's automatic site menu."""
+    if any(meta is not None and "menu" in meta for meta in (change.old, change.new)):
+        return True
+    path = change.path
+    if path.parent == context.root:
+        return True  # a root-level page (the menu lists them) or the home page
+    if top is None or top.path is None:
+        return True  # its top-level section is gone: the menu lost an entry
+    if section is top and path.name in _INDEX_NAMES and path.parent == top.path:
+        return True  # a top-level section's own index: its title is the menu entry
+    # The first page of a new top-level section adds a menu entry.
+    return change.old is None and context.key_for(top.path) not in context.known_dirs
+
+
+def _listing(
+    section: SectionLike | None, context: _Context, out: _Additions, reason: Reason
+) -> None:
+    """Mark the listing *section* shows (the root's, for root-level pages)."""
+    if section is None or section.path is None:
+        out.sections.add(context.root)
+        return
+    out.sections.add(section.path)
+    out.page(section.index_page, reason)
+
+
+def _whole_section(
+    section: SectionLike, context: _Context, out: _Additions, reason: Reason
+) -> None:
+    """Mark every page and listing at or below *section*."""
+    out.page(section.index_page, reason)
+    for page in context.registry.regular_pages_under(section):
+        out.page(page, reason)
+    for below in _sections_under(section):
+        if below.path is not None:
+            out.sections.add(below.path)
+
+
+def _everything(registry: IndexRegistry, out: _Additions, reason: Reason) -> None:
+    """Every page, tag and listing: what a change to the site menu reaches."""
+    out.tag_index = True
+    out.site_wide = True
+    for page in registry.site.pages:
+        out.page(page, reason)
+    for tag in registry.tags:
+        out.term(tag, reason)
+    for section in registry.sections:
+        if section.path is not None:
+            out.sections.add(section.path)
+    out.sections.add(registry.site.root_path)
+
+
+def _merged(plan: Plan, out: _Additions, registry: IndexRegistry) -> Plan:
+    """*plan* with the additions; a page already planned gets the new reasons after its own."""
+    if not (out.pages or out.terms or out.sections):
+        return plan
+    removed = plan.removed_pages
+    reasons = dict(plan.reasons)
+    for path, added in out.pages.items():
+        if path in removed:
+            continue
+        kept = list(reasons.get(path, ()))
+        kept.extend(r for r in added if r not in kept)
+        reasons[path] = tuple(kept)
+    term_reasons = dict(plan.term_reasons)
+    for tag, added in out.terms.items():
+        kept = list(term_reasons.get(tag, ()))
+        kept.extend(r for r in added if r not in kept)
+        term_reasons[tag] = tuple(kept)
+    every_term = set(plan.terms) | set(plan.removed_terms) | set(out.terms)
+    gone = frozenset(tag for tag in every_term if not registry.pages_with_tag(tag))
+    return attrs.evolve(
+        plan,
+        pages=plan.pages | frozenset(p for p in out.pages if p not in removed),
+        terms=frozenset(every_term - gone),
+        removed_terms=gone,
+        sections=plan.sections | frozenset(out.sections),
+        reasons=reasons,
+        term_reasons=term_reasons,
+    )
+
+
+def _encoded(value: Any) -> bytes:
+    return msgspec.json.encode(value, order="sorted", enc_hook=str)
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(
+        key for key in old.keys() | new.keys() if _encoded(old.get(key)) != _encoded(new.get(key))
+    )
+
+
+def _cascade_of(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    cascade = None if metadata is None else metadata.get("cascade")
+    return cascade if isinstance(cascade, Mapping) else {}
+
+
+def _home_page(context: _Context) -> PageLike | None:
+    for name in ("_index.md", "index.md"):
+        page = context.registry.page_for(context.root / name)
+        if page is not None:
+            return page
+    return None
+
+
+def _top_level(section: SectionLike | None) -> SectionLike | None:
+    while section is not None and section.parent is not None:
+        section = section.parent
+    return section
+
+
+def _sections_under(section: SectionLike) -> Iterator[SectionLike]:
+    stack = [section]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.subsections)
+
+
+def _site_neighbours(path: Path, context: _Context) -> list[PageLike]:
+    """The pages before and after *path*'s place in Bengal's discovery order, in O(log P)."""
+    pages = context.registry.site.pages
+    root = context.root
+    at = bisect.bisect_left(
+        pages,
+        discovery_order_key(path, root),
+        key=lambda page: discovery_order_key(page.source_path, root),
+    )
+    found: list[PageLike] = []
+    if at > 0:
+        found.append(pages[at - 1])
+    after = at + 1 if at < len(pages) and pages[at].source_path == path else at
+    if after < len(pages):
+        found.append(pages[after])
+    return found
+
+
+def _section_neighbours(change: _Change, section: SectionLike) -> list[PageLike]:
+    """The changed page's neighbours in its section's weight-then-title order, before and after."""
+    members = sorted(
+        (
+            page
+            for page in section.pages
+            if page.source_path.name not in _INDEX_NAMES and page.source_path != change.path
+        ),
+        key=_weight_title,
+    )
+    keys = [_weight_title(page) for page in members]
+    found: list[PageLike] = []
+    for metadata in (change.old, change.new):
+        if metadata is not None:
+            at = bisect.bisect_left(keys, _weight_title_of(metadata, change.path))
+            found.extend(members[max(at - 1, 0) : at + 1])
+    return found
+
+
+def _weight_title(page: PageLike) -> tuple[float, str]:
+    return _weight_title_of(page.metadata, page.source_path)
+
+
+def _weight_title_of(metadata: Mapping[str, Any], path: Path) -> tuple[float, str]:
+    """Bengal's in-section order: weight (none sorts last), then title, case-folded."""
+    try:
+        weight = float(metadata.get("weight", "inf"))
+    except (TypeError, ValueError):
+        weight = float("inf")
+    title = metadata.get("title")
+    if title is None:
+        title = path.parent.name if path.name in _INDEX_NAMES else path.stem
+    return (weight, str(title).lower())
+
+
+# -- comparing with Bengal's own decision ------------------------------------------------
+
+
+@final
+@attrs.frozen
+class Comparison:
+    """Our plan beside Bengal's own incremental decision for the same edit.
+
+    ``ours`` and ``bengal`` are source pages to render; ``our_ms`` is our
+    decision time and ``bengal_ms`` Bengal's "Config/filter" phase.
+    """
+
+    ours: frozenset[Path]
+    bengal: frozenset[Path]
+    our_ms: float
+    bengal_ms: float | None
+
+    @property
+    def only_ours(self) -> frozenset[Path]:
+        """Pages we rebuild that Bengal does not."""
+        return self.ours - self.bengal
+
+    @property
+    def only_bengal(self) -> frozenset[Path]:
+        """Pages Bengal rebuilds that we do not."""
+        return self.bengal - self.ours
+
+    def describe(self, root: Path | None = None) -> str:
+        """Return the comparison as a few lines of text, paths relative to *root*."""
+
+        def show(paths: Iterable[Path]) -> str:
+            shown = sorted(_relative(p, root) for p in paths)
+            text = ", ".join(shown[:8])
+            return text + (f", ... ({len(shown)} in all)" if len(shown) > 8 else "")
+
+        bengal_ms = "n/a" if self.bengal_ms is None else f"{self.bengal_ms:.1f} ms"
+        return "\n".join(
+            [
+                f"incrbuild: {len(self.ours)} pages in {self.our_ms:.2f} ms",
+                f"Bengal:    {len(self.bengal)} pages, filter phase {bengal_ms}",
+                f"only incrbuild: {show(self.only_ours) or '-'}",
+                f"only Bengal:    {show(self.only_bengal) or '-'}",
+            ]
+        )
+
+
+def compare(plan: BengalPlan, stats: Any) -> Comparison:
+    """Compare *plan* with the decision in Bengal's build *stats* (``BuildOptions(explain=True)``).
+
+    A build Bengal skipped (nothing changed, to Bengal) counts as an empty decision.
+    """
+    decision = getattr(stats, "incremental_decision", None)
+    chosen = () if decision is None else decision.pages_to_build
+    bengal = frozenset(Path(page.source_path) for page in chosen if not is_virtual(page))
+    phases = getattr(stats, "phase_timings_ms", None) or {}
+    filter_ms = phases.get("Config/filter")
+    ours = frozenset(p for p in plan.pages if plan.plan.root is None or plan.plan.root in p.parents)
+    return Comparison(ours, bengal, plan.decision_ns / 1e6, filter_ms)
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+# -- driving Bengal ------------------------------------------------------------------------
+
+
+def require_bengal() -> ModuleType:
+    """Import and return Bengal, or raise :class:`ImportError` saying how to install it."""
+    try:
+        module = importlib.import_module("bengal")
+    except (ImportError, SyntaxError) as error:
+        hint = f"pip install '{BENGAL_REQUIREMENT}'"
+        if sys.version_info < (3, 14):
+            hint = f"Bengal needs Python >= 3.14; under it: {hint}"
+        raise ImportError(f"incrbuild.adapters.bengal needs Bengal ({hint})") from error
+    return module
+
+
+def load_site(project_root: Path | str) -> BengalSite:
+    """Load the Bengal project at *project_root* and discover its content (no build)."""
+    require_bengal()
+    from bengal.core.site import Site
+
+    site = Site.from_config(Path(project_root).resolve())
+    site.discover_content()
+    return BengalSite(site)
+
+
+def global_inputs(project_root: Path | str) -> tuple[Path, ...]:
+    """The files outside the content directory that every page may read.
+
+    Configuration, templates, data, assets and static files: a change to any of
+    them plans a full rebuild (Bengal's template-level tracking is finer).
+    """
+    root = Path(project_root)
+    found = [root / name for name in _GLOBAL_FILES if (root / name).is_file()]
+    for name in _GLOBAL_DIRS:
+        for directory, subdirs, files in os.walk(root / name):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            found.extend(Path(directory, f) for f in sorted(files) if not f.startswith("."))
+    return tuple(found)
+
+
+@final
+class BengalProject:
+    """A Bengal project directory with an incrbuild engine beside it.
+
+    :meth:`plan` re-discovers the site with Bengal and decides what to
+    rebuild; :meth:`build` hands Bengal the changed sources and commits the
+    plan when the build succeeded; :meth:`explain` compares the plan with
+    Bengal's own decision.  The engine's state lives in ``.incrbuild`` under
+    the project directory unless *state_dir* says otherwise.
+    """
+
+    def __init__(
+        self,
+        project_root: Path | str,
+        *,
+        state_dir: Path | str | None = None,
+        rules: BengalRules | None = None,
+    ) -> None:
+        self.root = Path(project_root).resolve()
+        self.site = load_site(self.root)
+        self.rules = rules if rules is not None else BengalRules()
+        self.engine = Engine(
+            self.site,
+            content_dir=self.site.root_path,
+            state_dir=Path(state_dir) if state_dir is not None else self.root / ".incrbuild",
+            global_inputs=global_inputs(self.root),
+        )
+
+    def plan(self, *, rediscover: bool = True) -> BengalPlan:
+        """Re-discover the site (unless told not to) and plan the next build."""
+        if rediscover:
+            self.site = load_site(self.root)
+            self.engine.set_site(self.site)
+        started = time.perf_counter_ns()
+        plan = self.engine.plan()
+        return self.rules.expand(plan, self.engine, started_ns=started)
+
+    def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> Any:
+        """Build with Bengal, handing it *plan*'s changed sources; commit *plan* on success.
+
+        A full plan asks Bengal for a full build.  *options* go to Bengal's
+        ``BuildOptions``; the build's stats are returned.
+        """
+        require_bengal()
+        from bengal.core.site import Site
+        from bengal.orchestration.build.options import BuildOptions
+
+        settings: dict[str, Any] = {"quiet": True, "explain": True}
+        settings.update(options)
+        sources = set(plan.changed_sources())
+        build_options = BuildOptions(
+            incremental=not plan.plan.full,
+            changed_sources=sources or None,
+            **settings,
+        )
+        stats = Site.from_config(self.root).build(build_options)
+        if commit and not getattr(stats, "template_errors", None):
+            self.engine.commit(plan.plan)
+        return stats
+
+    def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
+        """Compare *plan* with Bengal's own decision in *stats* of the build that followed it."""
+        return compare(plan, stats)
