@@ -1,7 +1,8 @@
 """minissg: a small static site generator that lets incrbuild make every incremental decision.
 
 ``build_site("examples/minissg/site", "public")`` builds the sample site;
-see ``examples/minissg/README.md``.
+``python -m examples.minissg build SITE OUT`` is the command line; see
+``examples/README.md``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ build incremental.  ``--explain`` prints why each page was rendered.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,8 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = report.plan
     if args.explain and plan is not None and not report.full:
         root = builder.content_dir
+        # Reasons name files outside the content directory (templates) by absolute path.
+        prefix = f"{site.resolve()}{os.sep}"
         for path in sorted(plan.pages):
-            print(f"  {path.relative_to(root).as_posix()}: {'; '.join(plan.why(path))}")
+            why = "; ".join(plan.why(path)).replace(prefix, "")
+            print(f"  {path.relative_to(root).as_posix()}: {why}")
         for tag in sorted(plan.terms | plan.removed_terms):
             print(f"  #{tag}: {'; '.join(plan.why(tag))}")
     for path, message in sorted(report.errors.items()):
