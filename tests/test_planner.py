@@ -191,6 +191,35 @@ class TestSections:
         assert site.rel(plan.pages) == {"docs/new.md", "docs/_index.md"}
         assert site.rel(plan.sections) == {"docs"}
 
+    def test_new_section_without_index_shows_in_the_parent_listing(self, site: Site) -> None:
+        """A page in a new directory with no ``_index.md`` adds a section to the home listing."""
+        site.page("news/item.md", title="Item")
+        plan = site.build()
+        assert site.rel(plan.pages) == {"news/item.md", "_index.md"}
+        assert site.rel(plan.sections) == {"news", "."}
+
+    def test_new_nested_directories_reach_the_first_existing_ancestor(self, site: Site) -> None:
+        """New ``docs/a/b/p.md``: b shows in a, a shows in docs; docs' parent is unaffected."""
+        site.page("docs/a/b/p.md", title="P")
+        plan = site.build()
+        assert site.rel(plan.sections) == {"docs/a/b", "docs/a", "docs"}
+        assert site.rel(plan.pages) == {"docs/a/b/p.md", "docs/_index.md"}
+
+    def test_vanished_section_leaves_the_parent_listing(self, site: Site) -> None:
+        """Deleting the last page of an index-less section rebuilds the home listing."""
+        (site.root / "blog/post.md").unlink()
+        (site.root / "blog").rmdir()
+        plan = site.build()
+        assert "_index.md" in site.rel(plan.pages)
+        assert "." in site.rel(plan.sections)
+
+    def test_new_page_in_an_existing_section_leaves_the_parent_alone(self, site: Site) -> None:
+        """A section that already existed does not change its parent's listing by growing."""
+        site.page("docs/api/more.md", title="More")
+        plan = site.build()
+        assert site.rel(plan.sections) == {"docs/api"}
+        assert "docs/_index.md" not in site.rel(plan.pages)
+
     def test_retitled_section_index_rebuilds_the_parent_listing(self, site: Site) -> None:
         """A section's new title shows in its parent's listing."""
         site.page("docs/api/_index.md", title="API v2", cascade={"layout": "api"})

@@ -294,6 +294,8 @@ class Planner:
             new_meta = None if current is None else normalise_metadata(current.metadata)
             self._cascade(path, old_meta, new_meta, registry, out)
             self._listings(path, old_meta, new_meta, registry, out)
+        appearing = {p for p in changes.added if p in pages} | removed_pages
+        self._appeared_or_vanished_sections(appearing, previous, registry, out)
         self._dependents(changed_sources, previous, pages, out)
         return self._finish(detection, previous, registry, out, out.sections, full=False)
 
@@ -409,6 +411,23 @@ class Planner:
         navigation_changed = _view(old_meta, NAVIGATION_KEYS) != _view(new_meta, NAVIGATION_KEYS)
         if self.navigation and navigation_changed:
             self._navigation(path, old_meta, new_meta, section_dir, registry, out)
+
+    def _appeared_or_vanished_sections(
+        self, paths: Iterable[Path], previous: State, registry: IndexRegistry, out: _Builder
+    ) -> None:
+        """A page added in a new directory, or the last page of one removed, makes a section
+        appear or vanish: its parent's listing changes, with or without an ``_index.md``."""
+        root = registry.site.root_path
+        for path in sorted(paths):
+            reason = Reason(ReasonKind.SECTION, path)
+            directory = path.parent
+            while directory != root and root in directory.parents:
+                existed = self._key_for(directory) in previous.dirs
+                exists = registry.section_by_path(directory) is not None
+                if existed == exists:
+                    break
+                self._section_listing(directory.parent, registry, out, reason)
+                directory = directory.parent
 
     def _listing_of(
         self, page: PageLike, registry: IndexRegistry, out: _Builder, reason: Reason
