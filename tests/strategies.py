@@ -27,10 +27,13 @@ def pages(draw: st.DrawFn, directory: Path, name: str) -> SimplePage:
     """A page at *directory*/*name* with random tags, cascade, generated flag and headings."""
     metadata: dict[str, object] = {"title": draw(st.text(max_size=5))}
     tags = draw(TAGS)
-    if tags:
+    if tags or draw(st.booleans()):  # an explicit empty list opts out of cascaded tags
         metadata["tags"] = tags
     if name == "_index.md" and draw(st.booleans()):
-        metadata["cascade"] = {"layout": draw(st.sampled_from(["a", "b"]))}
+        cascade: dict[str, object] = {"layout": draw(st.sampled_from(["a", "b"]))}
+        if draw(st.booleans()):
+            cascade["tags"] = draw(TAGS)
+        metadata["cascade"] = cascade
     if draw(st.integers(0, 9)) == 0:
         metadata["_generated"] = True
     headings = draw(st.lists(st.sampled_from(["Intro", "Usage", "intro", "API"]), max_size=3))

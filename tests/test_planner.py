@@ -175,6 +175,29 @@ class TestTaxonomy:
         site.page("docs/usage.md", "different body", title="Usage", tags=["x", "y"], weight=2)
         assert site.build().terms == frozenset()
 
+    def test_cascaded_tag_is_a_live_term(self, site: Site) -> None:
+        """Tags a root cascade gives every untagged page are rendered, not removed."""
+        site.page("_index.md", title="Home", cascade={"tags": ["c"]})
+        plan = site.build()
+        assert "c" in plan.terms
+        assert "c" not in plan.removed_terms
+
+    def test_dropping_own_tags_joins_the_cascaded_term(self, site: Site) -> None:
+        """A page that stops naming tags inherits the cascade's: both terms change."""
+        site.page("docs/_index.md", title="Docs", cascade={"layout": "doc", "tags": ["d"]})
+        site.build()
+        site.page("docs/intro.md", title="Intro", weight=1)  # no tags key: inherits d
+        plan = site.build()
+        assert plan.terms == {"x", "d"}
+        assert site.engine is not None
+        assert site.rel(
+            frozenset(p.source_path for p in site.engine.registry.pages_with_tag("d"))
+        ) == {
+            "docs/intro.md",
+            "docs/api/ref.md",
+            "docs/api/_index.md",
+        }
+
     def test_deleted_member_updates_its_terms(self, site: Site) -> None:
         """Deleting a tagged page rebuilds or removes its terms."""
         (site.root / "blog/post.md").unlink()

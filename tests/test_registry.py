@@ -80,20 +80,17 @@ class TestIndexRegistry:
 
     @given(sites())
     def test_tag_index_matches_scan(self, site: SimpleSite) -> None:
-        """Tag lookups equal a scan of every non-generated page's tags."""
+        """Tag lookups equal a scan of every non-generated page's own or cascaded tags."""
         registry = IndexRegistry(site)
         expected: dict[str, set[Path]] = {}
         for page in site.pages:
-            if is_generated(page):
-                continue
-            for tag in tags_from_metadata(page.metadata):
+            for tag in brute_tags(site, page):
                 expected.setdefault(tag, set()).add(page.source_path)
         assert registry.tags == frozenset(expected)
         for tag, paths in expected.items():
             assert {p.source_path for p in registry.pages_with_tag(tag)} == paths
         for page in site.pages:
-            want = frozenset() if is_generated(page) else tags_from_metadata(page.metadata)
-            assert registry.tags_of(page) == want
+            assert registry.tags_of(page) == brute_tags(site, page)
 
     @given(sites())
     def test_heading_index_matches_scan(self, site: SimpleSite) -> None:
@@ -185,6 +182,20 @@ class TestIndexRegistry:
         assert registry.tags_of(page) == {"new"}
         assert registry.stats.tag_index_builds == 1
 
+    def test_refreshing_a_cascade_of_tags_retags_the_subtree(self) -> None:
+        """An index page whose cascade stops giving tags takes them from every inheritor."""
+        index = SimplePage(ROOT / "s" / "_index.md", {"cascade": {"tags": ["c"]}})
+        inheritor = SimplePage(ROOT / "s" / "t" / "a.md", {})
+        own = SimplePage(ROOT / "s" / "b.md", {"tags": []})
+        registry = IndexRegistry(assemble_site(ROOT, [index, inheritor, own]))
+        assert registry.pages_with_tag("c") == (inheritor,)
+        assert registry.cascaded_tags(own.source_path) == {"c"}
+        index.metadata["cascade"] = {}
+        registry.refresh_pages([index])
+        assert registry.pages_with_tag("c") == ()
+        assert registry.tags_of(inheritor) == frozenset()
+        assert registry.cascaded_tags(ROOT / "s" / "gone.md") == frozenset()
+
     def test_borrows_the_hosts_page_index(self) -> None:
         """A site with its own ``page_by_source_path`` is not indexed a second time."""
 
@@ -258,6 +269,27 @@ EDIT_PATHS = st.tuples(
 )
 
 
+def brute_tags(site: SimpleSite, page: PageLike) -> frozenset[str]:
+    """A page's own tags or, naming none, the nearest ancestor ``_index.md`` cascade's."""
+    if is_generated(page):
+        return frozenset()
+    if "tags" in page.metadata:
+        return tags_from_metadata(page.metadata)
+    by_path = {p.source_path: p for p in site.pages}
+    directory = page.source_path.parent
+    if page.source_path.name == "_index.md":
+        directory = directory.parent  # its own cascade reaches below it
+    while True:
+        index = by_path.get(directory / "_index.md")
+        if index is not None and index is not page:
+            cascade = index.metadata.get("cascade") or {}
+            if "tags" in cascade:
+                return tags_from_metadata(cascade)
+        if directory == ROOT or ROOT not in directory.parents:
+            return frozenset()
+        directory = directory.parent
+
+
 class TestIncrementalUpdates:
     @given(sites(), st.lists(st.tuples(st.booleans(), EDIT_PATHS), max_size=12))
     def test_in_place_edits_match_a_fresh_build(self, site: SimpleSite, edits) -> None:  # type: ignore[no-untyped-def]
@@ -272,7 +304,13 @@ class TestIncrementalUpdates:
         for add, (parts, name) in edits:
             path = ROOT.joinpath(*parts, name)
             if add and registry.page_for(path) is None:
-                edit = site.add_page(SimplePage(path, {"tags": ["new", *parts]}))
+                # Index pages bring cascaded tags to the pages below; y.md inherits them.
+                metadata: dict[str, object] = {"tags": ["new", *parts]}
+                if name == "_index.md":
+                    metadata = {"cascade": {"tags": ["c", *parts]}}
+                elif name == "y.md":
+                    metadata = {}
+                edit = site.add_page(SimplePage(path, metadata))
                 for section in edit.sections_added:
                     registry.section_added(section)
                 registry.page_added(edit.page, edit.section)

@@ -391,8 +391,8 @@ class Planner:
         registry: IndexRegistry,
         out: _Builder,
     ) -> None:
-        old_tags = tags_from_metadata(old_meta) if old_meta is not None else frozenset()
-        new_tags = tags_from_metadata(new_meta) if new_meta is not None else frozenset()
+        old_tags = self._effective_tags(path, old_meta, registry)
+        new_tags = self._effective_tags(path, new_meta, registry)
         listing_changed = _view(old_meta, LISTING_KEYS) != _view(new_meta, LISTING_KEYS)
         reason_tags = Reason(ReasonKind.TAXONOMY, path)
         for tag in (old_tags | new_tags) if listing_changed else (old_tags ^ new_tags):
@@ -428,6 +428,21 @@ class Planner:
                     break
                 self._section_listing(directory.parent, registry, out, reason)
                 directory = directory.parent
+
+    @staticmethod
+    def _effective_tags(
+        path: Path, metadata: Mapping[str, Any] | None, registry: IndexRegistry
+    ) -> frozenset[str]:
+        """A page's own tags, or (naming none) those its ancestors' cascades give it.
+
+        For the old side this uses today's cascades: if a cascade changed too, the
+        cascade rule has already marked every tag it gave or gives.
+        """
+        if metadata is None:
+            return frozenset()
+        if "tags" in metadata:
+            return tags_from_metadata(metadata)
+        return registry.cascaded_tags(path)
 
     def _listing_of(
         self, page: PageLike, registry: IndexRegistry, out: _Builder, reason: Reason

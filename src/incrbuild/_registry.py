@@ -42,6 +42,15 @@ class RegistryStats:
     """How many times the registry was invalidated."""
 
 
+_CASCADED_KEY = "tags"
+_INDEX_NAME = "_index.md"
+
+
+def _cascade_of(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    cascade = metadata.get("cascade")
+    return cascade if isinstance(cascade, Mapping) else {}
+
+
 def tags_from_metadata(metadata: Mapping[str, Any] | Any) -> frozenset[str]:
     """Return the tags named by front matter: a string or a sequence of them, blanks dropped."""
     raw = metadata.get("tags")
@@ -68,6 +77,8 @@ class _Tags:
 
     pages_by_tag: dict[str, tuple[PageLike, ...]]
     tags_by_path: dict[Path, tuple[str, ...]]  # tuples: a frozenset per page costs 4x more
+    # Index pages whose cascade sets tags: editing one re-tags its whole subtree.
+    cascade_sources: set[Path] = attrs.field(factory=set)
 
 
 @attrs.define
@@ -255,16 +266,75 @@ class IndexRegistry:
         self.stats.tag_index_builds += 1
         members: dict[str, list[PageLike]] = {}
         tags_by_path: dict[Path, tuple[str, ...]] = {}
+        sources: set[Path] = set()
         for page in self._site.pages:
             if is_generated(page):
                 continue
-            tags = tags_from_metadata(page.metadata)
+            if _CASCADED_KEY in _cascade_of(page.metadata):
+                sources.add(page.source_path)
+            tags = self._effective_tags(page)
             if not tags:
                 continue
             tags_by_path[page.source_path] = tuple(sorted(tags))
             for tag in tags:
                 members.setdefault(tag, []).append(page)
-        return _Tags({tag: _by_path(pages) for tag, pages in members.items()}, tags_by_path)
+        by_tag = {tag: _by_path(pages) for tag, pages in members.items()}
+        return _Tags(by_tag, tags_by_path, sources)
+
+    def _effective_tags(self, page: PageLike, section: SectionLike | None = None) -> frozenset[str]:
+        if is_generated(page):
+            return frozenset()
+        metadata = page.metadata
+        if _CASCADED_KEY in metadata:
+            return tags_from_metadata(metadata)
+        if section is None:
+            section = self.section_of(page)
+        return self._cascaded_from(section, page.source_path)
+
+    def cascaded_tags(self, source_path: Path) -> frozenset[str]:
+        """The tags a page at *source_path* inherits if it names none: the nearest cascade's.
+
+        Hosts that merge cascades into ``metadata`` (Bengal) give every inheriting
+        page its ``tags`` key, so this changes nothing for them; for hosts that do
+        not (the ``files`` adapter), it makes taxonomy follow cascades all the same.
+        The path need not be a current page (the planner asks about removed ones).
+        """
+        page = self.page_for(source_path)
+        section = self.section_of(page) if page is not None else None
+        if section is None:
+            directory = source_path.parent
+            root = Path(self._site.root_path)
+            while section is None and directory != root and root in directory.parents:
+                section = self.section_by_path(directory)
+                directory = directory.parent
+        return self._cascaded_from(section, source_path)
+
+    def _cascaded_from(self, section: SectionLike | None, source_path: Path) -> frozenset[str]:
+        index = section.index_page if section is not None else None
+        if section is not None and index is not None and index.source_path == source_path:
+            section = section.parent  # a section's own cascade reaches below it, not itself
+        while section is not None:
+            index = section.index_page
+            if index is not None:
+                cascade = _cascade_of(index.metadata)
+                if _CASCADED_KEY in cascade:
+                    return tags_from_metadata(cascade)
+            section = section.parent
+        root_index = self.page_for(Path(self._site.root_path) / _INDEX_NAME)
+        if root_index is not None and root_index.source_path != source_path:
+            cascade = _cascade_of(root_index.metadata)
+            if _CASCADED_KEY in cascade:
+                return tags_from_metadata(cascade)
+        return frozenset()
+
+    def _cascade_changed(self, page: PageLike) -> bool:
+        """Whether re-indexing *page* may re-tag other pages (its cascade sets or set tags)."""
+        maps = self._tags
+        if maps is None:
+            return False
+        if page.source_path in maps.cascade_sources:
+            return True
+        return not is_generated(page) and _CASCADED_KEY in _cascade_of(page.metadata)
 
     def page_added(self, page: PageLike, section: SectionLike | None) -> None:
         """Index *page*, which the host added to *section* (``None``: root level), in O(depth).
@@ -280,7 +350,10 @@ class IndexRegistry:
                 if section.index_page is page:
                     maps.section_by_index_path[page.source_path] = section
             self._forget_subtrees(section)
-            self._retag(page, tags_from_metadata(page.metadata) if not is_generated(page) else ())
+            if self._cascade_changed(page):
+                self._tags = None  # rebuilt lazily: a cascade of tags reaches a whole subtree
+            else:
+                self._retag(page, self._effective_tags(page, section))
             if self._headings is not None:
                 self._headings.stale_paths.add(page.source_path)
 
@@ -297,7 +370,10 @@ class IndexRegistry:
                 maps.section_of_path.pop(page.source_path, None)
                 maps.section_by_index_path.pop(page.source_path, None)
             self._forget_subtrees(section)
-            self._retag(page, ())
+            if self._cascade_changed(page):
+                self._tags = None
+            else:
+                self._retag(page, ())
             if self._headings is not None:
                 self._headings.stale_paths.add(page.source_path)
 
@@ -358,7 +434,10 @@ class IndexRegistry:
             for page in pages:
                 if self._headings is not None:
                     self._headings.stale_paths.add(page.source_path)
-                self._retag(page, () if is_generated(page) else tags_from_metadata(page.metadata))
+                if self._cascade_changed(page):
+                    self._tags = None
+                elif self._tags is not None:
+                    self._retag(page, self._effective_tags(page))
 
     def pages_with_tag(self, tag: str) -> tuple[PageLike, ...]:
         """Return the non-generated pages tagged *tag*, ordered by source path."""
