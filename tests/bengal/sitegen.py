@@ -1,0 +1,120 @@
+"""Generated Bengal projects for the integration tests and the benchmark.
+
+:func:`new_project` runs ``bengal new site`` (the blog template) and
+:func:`add_content` adds generated pages: a ``docs`` tree with cascades (the
+docs layout, a generated archive page for ``deep``), and ``area-N`` sections,
+every other one with an ``_index.md`` cascading a description, the pages
+carrying tags from a small pool so tag pages and related posts overlap.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+#: Settings that make full builds fast without changing the shape of any page's HTML.
+FAST_BUILD_CONFIG = """\
+assets:
+  minify: false
+  optimize: false
+  fingerprint: false
+health_check:
+  enabled: false
+"""
+
+_WORDS = (
+    *("build", "cache", "page", "section", "index", "cascade", "tag", "render", "template"),
+    *("graph", "change", "detect", "stat", "digest", "snapshot", "commit", "plan", "watch"),
+    *("event", "queue", "worker", "thread", "output", "layout"),
+)
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    """A sentence of *words* words."""
+    return " ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "."
+
+
+def write(path: Path, text: str) -> Path:
+    """Write *text* to *path*, creating directories."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def page_text(
+    title: str,
+    *,
+    tags: Sequence[str] = (),
+    weight: int | None = None,
+    date: str | None = None,
+    body: str = "",
+) -> str:
+    """A page source with YAML front matter."""
+    lines = ["---", f"title: {title}"]
+    if date:
+        lines.append(f"date: '{date}'")
+    if weight is not None:
+        lines.append(f"weight: {weight}")
+    if tags:
+        lines.append(f"tags: [{', '.join(tags)}]")
+    lines.append("---")
+    return "\n".join(lines) + "\n" + body + "\n"
+
+
+def index_text(title: str, cascade: dict[str, str]) -> str:
+    """A section index source with a cascade."""
+    lines = ["---", f"title: {title}", "cascade:"]
+    lines.extend(f"  {key}: {value}" for key, value in cascade.items())
+    return "\n".join([*lines, "---", f"{title}.", ""])
+
+
+def new_project(parent: Path, name: str = "site") -> Path:
+    """Run ``bengal new site`` (blog template) under *parent*; return the project directory."""
+    command = [sys.executable, "-m", "bengal", "new", "site", "--name", name]
+    subprocess.run(
+        [*command, "--template", "blog", "--no-init"],
+        cwd=parent,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    root = parent / name
+    write(root / "config" / "_default" / "build.yaml", FAST_BUILD_CONFIG)
+    return root
+
+
+def add_content(
+    root: Path, *, pages: int = 30, sections: int = 3, tags: int = 6, seed: int = 0
+) -> list[Path]:
+    """Add *pages* generated pages to the project at *root*; return their paths."""
+    rng = random.Random(seed)
+    content = root / "content"
+    tag_names = [f"topic-{i}" for i in range(tags)]
+    docs = content / "docs"
+    write(docs / "_index.md", index_text("Docs", {"type": "doc", "description": "Docs one"}))
+    write(docs / "guide" / "_index.md", index_text("Guide", {"audience": "beginners"}))
+    directories = [docs, docs / "guide", docs / "guide" / "deep"]
+    for number in range(sections):
+        directory = content / f"area-{number}"
+        if number % 2 == 0:
+            cascade = {"description": f"Area {number} pages"}
+            write(directory / "_index.md", index_text(f"Area {number}", cascade))
+        directories.append(directory)
+    written = []
+    for number in range(pages):
+        directory = directories[number % len(directories)]
+        # Bengal 0.5.1's doc layout fails to render dated pages (it calls ``hasattr``).
+        dated = "docs" not in directory.parts
+        date = f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}" if dated else None
+        text = page_text(
+            f"Page {number}",
+            tags=sorted(rng.sample(tag_names, k=rng.randint(0, 2))),
+            weight=number % 7 + 1,
+            date=date,
+            body=sentence(rng, 30),
+        )
+        written.append(write(directory / f"page-{number:04d}.md", text))
+    return written
