@@ -301,6 +301,25 @@ class ExampleSiteMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.pages)
     @rule(data=st.data())
+    def same_size_edit(self, data: st.DataObject) -> None:
+        """Change a built page without changing its size, and restore its old mtime."""
+        page = self.pick_page(data)
+        metadata, body = self.pages[page]
+        marks = {"Mark: A.\n": "Mark: B.\n", "Mark: B.\n": "Mark: A.\n"}
+        last = body[-len("Mark: A.\n") :]
+        if last not in marks:
+            last = "Mark: A.\n"
+            body = f"{body.rstrip()}\n\n{last}"
+            self.put(page, metadata, body)
+            self.settle()  # the page with its mark is built and recorded
+        path = self.content / page
+        before = path.stat()
+        self.put(page, metadata, body[: -len(last)] + marks[last])
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert path.stat().st_size == before.st_size
+
+    @precondition(lambda self: self.pages)
+    @rule(data=st.data())
     def touch(self, data: st.DataObject) -> None:
         """Rewrite a source with the same bytes on a settled site: a new stat, no work."""
         self.settle()
@@ -368,6 +387,29 @@ class ExampleSiteMachine(RuleBasedStateMachine):
         (self.content / target).parent.mkdir(parents=True, exist_ok=True)
         os.rename(self.content / page, self.content / target)
         self.pages[target] = self.pages.pop(page)
+
+    @precondition(lambda self: len(self.section_dirs()) > 1)
+    @rule(data=st.data())
+    def rename_section(self, data: st.DataObject) -> None:
+        """Move a whole directory (``os.rename``: its files keep their inodes and mtimes)."""
+        existing = self.section_dirs()
+        source = data.draw(st.sampled_from(sorted(existing - {""})), label="from")
+        targets = sorted(
+            d
+            for d in SECTION_DIRS
+            if d not in existing and not d.startswith(source + "/") and d != source
+        )
+        if not targets:
+            return
+        target = data.draw(st.sampled_from(targets), label="to")
+        where = self.content / target
+        if where.exists():
+            shutil.rmtree(where)  # left behind empty by earlier moves: holds no page
+        where.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.content / source, where)
+        prefix = source + "/"
+        for page in sorted(p for p in self.pages if p.startswith(prefix)):
+            self.pages[target + "/" + page.removeprefix(prefix)] = self.pages.pop(page)
 
     @rule(
         directory=st.sampled_from([d for d in SECTION_DIRS if d]),
