@@ -229,12 +229,14 @@ class TestComparison:
         assert "Bengal:" in comparison.describe()
 
 
+@pytest.fixture(scope="module")
+def site(project_root: Path) -> BengalSite:
+    """The project discovered by Bengal (no build)."""
+    return load_site(project_root)
+
+
 class TestRealBengalSite:
     """BengalSite over a real, discovered Bengal site."""
-
-    @pytest.fixture(scope="class")
-    def site(self, project_root: Path) -> BengalSite:
-        return load_site(project_root)
 
     def test_pages_and_sections_are_bengals_own(self, site: BengalSite) -> None:
         """The wrapper hands out Bengal's own sequences, not copies."""

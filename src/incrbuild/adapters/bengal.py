@@ -390,9 +390,11 @@ class BengalRules:
                 out.page(neighbour, neighbours)
 
     def _tree_nav(self, top: SectionLike, change: _Change) -> bool:
+        """Tell whether pages of *top* show it as a sidebar (the page's or the index's type)."""
         types = {str(meta.get("type")) for meta in (change.old, change.new) if meta is not None}
         index = top.index_page
-        if index is not None:
+        # A generated archive index has the doc type whatever its pages' layout: not a signal.
+        if index is not None and not is_virtual(index):
             types.add(str(index.metadata.get("type")))
         return bool(types & self.tree_nav_types)
 
@@ -576,7 +578,12 @@ def _site_neighbours(path: Path, context: _Context) -> list[PageLike]:
 
 
 def _section_neighbours(change: _Change, section: SectionLike) -> list[PageLike]:
-    """The changed page's neighbours in its section's weight-then-title order, before and after."""
+    """The changed page's neighbours in its section's weight-then-title order, before and after.
+
+    Bengal leaves section index pages out of in-section prev/next.
+    """
+    if change.path.name in _INDEX_NAMES:
+        return []
     members = sorted(
         (
             page

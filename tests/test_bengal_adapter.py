@@ -1,0 +1,680 @@
+"""The Bengal adapter on Python 3.11, against stand-ins shaped like Bengal 0.5.1's objects.
+
+The stand-ins mirror what the adapter reads from real Bengal (checked by
+``tests/bengal`` under Python 3.14): a site whose ``root_path`` is the project
+directory and ``content_dir`` the content; pages with ``source_path``, a
+cascade-merged ``metadata``, ``virtual`` and ``is_generated``; sections whose
+``pages`` include their index page; a shared ``page_by_source_path`` dict;
+generated tag pages under ``.bengal/generated``; a virtual section of virtual
+pages.  Containers are lists or tuples, as Bengal versions differ.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from incrbuild import Engine, Reason, ReasonKind, SiteLike
+from incrbuild.adapters.bengal import (
+    BENGAL_REQUIREMENT,
+    BengalPlan,
+    BengalProject,
+    BengalRules,
+    BengalSite,
+    Comparison,
+    compare,
+    discovery_order_key,
+    global_inputs,
+    is_virtual,
+    load_site,
+    require_bengal,
+)
+from incrbuild.adapters.files import read_page
+
+# -- stand-ins shaped like Bengal's objects ---------------------------------------------------
+
+
+@attrs.define(eq=False)
+class FakePage:
+    """Like bengal.core.page.RuntimePage: identity by object, metadata with cascade applied."""
+
+    source_path: Path
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+    virtual: bool = False
+    toc_items: list[dict[str, Any]] = attrs.field(factory=list)
+
+    @property
+    def is_generated(self) -> bool:
+        return bool(self.metadata.get("_generated"))
+
+
+@attrs.define(eq=False)
+class FakeSection:
+    """Like bengal.core.section.Section: ``pages`` holds its index; ``path`` None if virtual."""
+
+    name: str
+    path: Path | None
+    pages: Sequence[FakePage] = ()
+    subsections: Sequence[FakeSection] = ()
+    index_page: FakePage | None = None
+    parent: FakeSection | None = attrs.field(default=None, repr=False)
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define(eq=False)
+class FakeBengalSite:
+    """Like bengal.core.site.Site after discovery (and, with *generated*, after a build)."""
+
+    root_path: Path
+    content_dir: Path
+    pages: Sequence[FakePage]
+    sections: Sequence[FakeSection]
+    index_builds: int = 0
+    _index: dict[Path, FakePage] | None = None
+
+    @property
+    def page_by_source_path(self) -> dict[Path, FakePage]:
+        if self._index is None:
+            self.index_builds += 1
+            self._index = {page.source_path: page for page in self.pages}
+        return self._index
+
+
+def discover(project: Path, *, container: Callable[[list[Any]], Sequence[Any]] = list) -> Any:
+    """Discover *project* the way Bengal does: sections per directory, cascades merged."""
+    content = project / "content"
+    cascades: dict[Path, dict[str, Any]] = {}
+    raw: dict[Path, dict[str, Any]] = {}
+    for directory, subdirs, files in os.walk(content):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        for name in files:
+            if name.endswith(".md"):
+                path = Path(directory, name)
+                raw[path] = read_page(path)[0]
+                if name == "_index.md" and isinstance(raw[path].get("cascade"), dict):
+                    cascades[path.parent] = raw[path]["cascade"]
+
+    def merged(path: Path) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        chain = [d for d in reversed(path.parents) if content in d.parents]
+        for directory in chain:
+            meta.update(cascades.get(directory, {}))
+        meta.update(raw[path])
+        return meta
+
+    pages = {path: FakePage(path, merged(path)) for path in raw}
+    sections: dict[Path, FakeSection] = {}
+
+    def section_for(directory: Path) -> FakeSection:
+        if directory not in sections:
+            parent = section_for(directory.parent) if directory.parent != content else None
+            sections[directory] = FakeSection(directory.name, directory, [], [], parent=parent)
+            if parent is not None:
+                parent.subsections = [*parent.subsections, sections[directory]]
+        return sections[directory]
+
+    for path, page in pages.items():
+        if path.parent == content:
+            continue
+        section = section_for(path.parent)
+        section.pages = [*section.pages, page]
+        if path.name == "_index.md":
+            section.index_page = page
+    ordered = sorted(pages.values(), key=lambda p: discovery_order_key(p.source_path, content))
+    # Generated pages Bengal adds while building: tag pages and an archive for index-less sections.
+    generated = project / ".bengal" / "generated"
+    extra = [
+        FakePage(generated / "tags" / "index.md", {"_generated": True, "type": "tag-index"}, True)
+    ]
+    for section in sections.values():
+        if section.index_page is None:
+            archive = FakePage(
+                generated / "archives" / section.name / "index.md",
+                {"_generated": True, "type": "doc", "_section": section},
+                True,
+            )
+            section.index_page = archive
+            extra.append(archive)
+    # An autodoc-like virtual section: virtual pages that are not marked generated.
+    api_page = FakePage(Path("api/module.md"), {"title": "module", "is_autodoc": True}, True)
+    api = FakeSection("api", None, [api_page], [])
+    for section in sections.values():
+        section.pages = container(sorted(section.pages, key=lambda p: p.source_path))
+        section.subsections = container(sorted(section.subsections, key=lambda s: str(s.path)))
+    top = [s for s in sections.values() if s.parent is None]
+    top.sort(key=lambda s: str(s.path))
+    return FakeBengalSite(
+        project,
+        content,
+        container([*ordered, *extra, api_page]),
+        container([*top, api]),
+    )
+
+
+def page(title: str, *, tags: Sequence[str] = (), weight: int = 1, extra: str = "") -> str:
+    tag_line = f"tags: [{', '.join(tags)}]\n" if tags else ""
+    return f"---\ntitle: {title}\nweight: {weight}\n{tag_line}{extra}---\nBody of {title}.\n"
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def make_project(root: Path) -> Path:
+    """A small project: a docs tree (doc layout, cascades), two areas, a blog, root pages."""
+    content = root / "content"
+    write(content / "index.md", page("Home"))
+    write(content / "about.md", page("About"))
+    write(
+        content / "docs" / "_index.md",
+        "---\ntitle: Docs\ncascade:\n  type: doc\n  description: one\n---\n",
+    )
+    write(content / "docs" / "guide" / "_index.md", "---\ntitle: Guide\n---\n")
+    write(content / "docs" / "d1.md", page("D1", tags=["alpha"]))
+    write(content / "docs" / "d2.md", page("D2", weight=2))
+    write(content / "docs" / "guide" / "g1.md", page("G1"))
+    write(content / "docs" / "guide" / "deep" / "x.md", page("X"))
+    write(content / "area" / "_index.md", "---\ntitle: Area\n---\n")
+    for number in range(6):
+        tags = ["alpha"] if number % 2 == 0 else ["beta"]
+        write(content / "area" / f"a{number}.md", page(f"A{number}", tags=tags, weight=number))
+    write(content / "other" / "o1.md", page("O1", tags=["beta"]))
+    write(content / "other" / "o2.md", page("O2"))
+    write(content / "other" / "nested" / "_index.md", "---\ntitle: Nested\n---\n")
+    for number in range(1, 4):
+        write(content / "other" / "nested" / f"n{number}.md", page(f"N{number}", weight=number))
+    write(root / "config" / "_default" / "site.yaml", "title: test\n")
+    write(root / "templates" / "page.html", "<html></html>\n")
+    return root
+
+
+@attrs.define
+class Harness:
+    """An engine over stand-in sites of a project on disk, re-discovered at every plan."""
+
+    root: Path
+    container: Callable[[list[Any]], Sequence[Any]] = list
+    engine: Engine = attrs.field(init=False)
+    rules: BengalRules = attrs.field(factory=BengalRules)
+
+    def __attrs_post_init__(self) -> None:
+        site = BengalSite(discover(self.root, container=self.container))
+        self.engine = Engine(site, state_dir=self.root / ".incrbuild")
+        self.engine.commit(self.engine.plan())
+        time.sleep(0.01)
+
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+
+    def plan(self) -> BengalPlan:
+        self.engine.set_site(BengalSite(discover(self.root, container=self.container)))
+        return self.rules.expand(self.engine.plan(), self.engine)
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.content / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture(params=[list, tuple], ids=["lists", "tuples"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    return Harness(make_project(tmp_path), container=request.param)
+
+
+def names(paths: Iterator[Path] | frozenset[Path], root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in paths}
+
+
+# -- tests -------------------------------------------------------------------------------------
+
+
+class TestIsVirtual:
+    def test_regular_page(self) -> None:
+        """A page read from a file is not virtual."""
+        assert not is_virtual(FakePage(Path("/c/a.md"), {"title": "a"}))
+
+    def test_generated_page(self) -> None:
+        """A page Bengal generated (tag pages, archives) is virtual."""
+        assert is_virtual(FakePage(Path("/g/tags/index.md"), {"_generated": True}))
+
+    def test_virtual_but_not_generated(self) -> None:
+        """An autodoc page (``virtual`` without ``_generated``) is virtual too."""
+        assert is_virtual(FakePage(Path("api/m.md"), {"title": "m"}, virtual=True))
+
+
+class TestBengalSite:
+    def test_is_a_site(self, tmp_path: Path) -> None:
+        """The wrapper satisfies the SiteLike protocol."""
+        assert isinstance(BengalSite(discover(make_project(tmp_path))), SiteLike)
+
+    @pytest.mark.parametrize("container", [list, tuple])
+    def test_hands_out_bengals_own_objects(self, tmp_path: Path, container: Any) -> None:
+        """pages, sections and the index are Bengal's own objects, list or tuple: no copies."""
+        bengal = discover(make_project(tmp_path), container=container)
+        site = BengalSite(bengal)
+        assert site.pages is bengal.pages
+        assert site.sections is bengal.sections
+        assert site.page_by_source_path is bengal.page_by_source_path
+
+    def test_root_is_the_content_directory(self, tmp_path: Path) -> None:
+        """root_path is Bengal's content_dir, not its project root_path."""
+        bengal = discover(make_project(tmp_path))
+        assert BengalSite(bengal).root_path == tmp_path / "content"
+        assert BengalSite(bengal).project_root == tmp_path
+
+    def test_root_without_content_dir(self, tmp_path: Path) -> None:
+        """A site without content_dir gets root_path / "content", or an explicit directory."""
+
+        @attrs.frozen
+        class Bare:
+            root_path: Path
+            pages: tuple[FakePage, ...] = ()
+            sections: tuple[FakeSection, ...] = ()
+
+        assert BengalSite(Bare(tmp_path)).root_path == tmp_path / "content"
+        assert (
+            BengalSite(Bare(tmp_path), content_dir=tmp_path / "src").root_path == tmp_path / "src"
+        )
+
+    def test_index_fallback(self, tmp_path: Path) -> None:
+        """Without Bengal's shared index, one pass over pages builds the same mapping."""
+
+        @attrs.frozen
+        class Bare:
+            root_path: Path
+            pages: tuple[FakePage, ...]
+            sections: tuple[FakeSection, ...] = ()
+
+        pages = (FakePage(tmp_path / "content" / "a.md"), FakePage(tmp_path / "content" / "b.md"))
+        index = BengalSite(Bare(tmp_path, pages)).page_by_source_path
+        assert index == {p.source_path: p for p in pages}
+
+    def test_registry_borrows_the_index(self, tmp_path: Path) -> None:
+        """The engine's registry uses Bengal's page_by_source_path; it builds none of its own."""
+        bengal = discover(make_project(tmp_path))
+        engine = Engine(BengalSite(bengal), state_dir=tmp_path / "state")
+        engine.plan()
+        assert engine.registry.stats.page_index_borrowed == 1
+        assert engine.registry.stats.page_index_builds == 0
+        assert bengal.index_builds == 1
+
+    def test_first_plan_is_full_and_skips_nothing(self, tmp_path: Path) -> None:
+        """A first plan rebuilds every page Bengal has, generated and virtual ones included."""
+        bengal = discover(make_project(tmp_path))
+        engine = Engine(BengalSite(bengal), state_dir=tmp_path / "state")
+        plan = BengalRules().expand(engine.plan(), engine)
+        assert plan.plan.full
+        assert plan.pages == {p.source_path for p in bengal.pages}
+        assert plan.tag_index
+        assert plan.site_wide
+
+
+class TestDiscoveryOrderKey:
+    def test_top_level_interleaves_files_and_directories(self) -> None:
+        """At the top level, files and directories sort together by name."""
+        root = Path("/c")
+        paths = [root / "b" / "x.md", root / "a.md", root / "c.md"]
+        ordered = sorted(paths, key=lambda p: discovery_order_key(p, root))
+        assert ordered == [root / "a.md", root / "b" / "x.md", root / "c.md"]
+
+    def test_subdirectories_before_files(self) -> None:
+        """Below the top level, a directory's subdirectories come before its own files."""
+        root = Path("/c")
+        paths = [root / "s" / "_index.md", root / "s" / "a.md", root / "s" / "z" / "b.md"]
+        ordered = sorted(paths, key=lambda p: discovery_order_key(p, root))
+        assert ordered == [root / "s" / "z" / "b.md", root / "s" / "_index.md", root / "s" / "a.md"]
+
+    def test_outside_the_content_sorts_last(self) -> None:
+        """Generated pages (outside the content directory) sort after every source."""
+        root = Path("/p/content")
+        generated = discovery_order_key(Path("/p/.bengal/generated/tags/index.md"), root)
+        assert generated > discovery_order_key(root / "zzz" / "zzz" / "zzz.md", root)
+
+
+class TestBengalRules:
+    def test_body_edit_reaches_cards(self, harness: Harness) -> None:
+        """A body edit reaches related posts (tag mates), its tag pages, listing and home page."""
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        plan = harness.plan()
+        planned = names(plan.pages, harness.content)
+        assert {"area/a0.md", "area/a2.md", "area/a4.md", "docs/d1.md"} <= planned  # alpha
+        assert {"area/_index.md", "index.md"} <= planned
+        assert "area/a1.md" not in planned  # beta only, and not a neighbour of a0
+        assert plan.plan.terms == {"alpha"}
+        assert not plan.tag_index
+        assert plan.site_wide
+
+    def test_related_posts_can_be_switched_off(self, tmp_path: Path) -> None:
+        """Without related posts, a body edit does not reach the page's tag mates."""
+        harness = Harness(make_project(tmp_path), rules=BengalRules(related_posts=False))
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        assert "docs/d1.md" not in names(harness.plan().pages, harness.content)
+
+    def test_tag_change_reaches_every_tag_page(self, harness: Harness) -> None:
+        """A changed tag set changes tag counts, shown on every tag page and the tag index."""
+        harness.edit("other/o2.md", "weight: 1\n", "weight: 1\ntags: [gamma]\n")
+        plan = harness.plan()
+        assert plan.tag_index
+        assert plan.plan.terms == {"alpha", "beta", "gamma"}
+
+    def test_removed_tag_is_a_removed_term(self, harness: Harness) -> None:
+        """A tag left without members is listed as removed, not as a term to render."""
+        harness.edit("area/a1.md", "tags: [beta]", "tags: [delta]")
+        harness.plan()
+        harness.engine.commit(harness.engine.plan())
+        harness.edit("area/a1.md", "tags: [delta]", "tags: [beta]")
+        plan = harness.plan()
+        assert "delta" in plan.plan.removed_terms
+        assert "delta" not in plan.plan.terms
+
+    def test_docs_title_reaches_the_whole_docs_tree(self, harness: Harness) -> None:
+        """A title in a doc-layout section shows in the sidebar of its whole top-level section."""
+        harness.edit("docs/guide/g1.md", "title: G1", "title: G One")
+        planned = names(harness.plan().pages, harness.content)
+        docs = {"docs/_index.md", "docs/d1.md", "docs/d2.md", "docs/guide/_index.md"}
+        assert docs | {"docs/guide/g1.md", "docs/guide/deep/x.md"} <= planned
+        assert "area/a3.md" not in planned
+
+    def test_docs_sections_are_listings(self, harness: Harness) -> None:
+        """The docs tree rule marks every section below, so generated archives are rebuilt."""
+        harness.edit("docs/guide/g1.md", "title: G1", "title: G One")
+        sections = harness.plan().plan.sections
+        assert harness.content / "docs" / "guide" / "deep" in sections
+
+    def test_title_elsewhere_reaches_neighbours_only(self, harness: Harness) -> None:
+        """Outside the docs layout a title shows in prev/next, not on the whole section."""
+        harness.edit("area/a3.md", "title: A3", "title: A Three")
+        planned = names(harness.plan().pages, harness.content)
+        assert {"area/a2.md", "area/a4.md", "area/a3.md"} <= planned
+        assert "area/a5.md" in planned  # a beta mate: related posts
+        assert "area/a0.md" not in planned
+
+    def test_title_reaches_the_next_section_in_site_order(self, harness: Harness) -> None:
+        """Site-wide prev/next crosses sections: the last page of one links the next section."""
+        harness.edit("area/a5.md", "title: A5", "title: A Five")
+        planned = names(harness.plan().pages, harness.content)
+        assert "docs/guide/deep/x.md" in planned  # next in Bengal's discovery order
+
+    def test_weight_moves_prev_next(self, harness: Harness) -> None:
+        """A weight change reaches the neighbours at the old and the new place in the section."""
+        harness.edit("area/a0.md", "weight: 0", "weight: 9")
+        planned = names(harness.plan().pages, harness.content)
+        assert {"area/a1.md", "area/a5.md"} <= planned
+
+    def test_section_index_title_reaches_breadcrumbs(self, harness: Harness) -> None:
+        """A nested section index's title shows in the breadcrumbs of every page below it."""
+        harness.edit("docs/guide/_index.md", "title: Guide", "title: Handbook")
+        planned = names(harness.plan().pages, harness.content)
+        assert {"docs/guide/g1.md", "docs/guide/deep/x.md"} <= planned
+
+    def test_breadcrumbs_outside_the_docs_layout(self, harness: Harness) -> None:
+        """Breadcrumbs show section titles whatever the layout: every page below is planned."""
+        harness.edit("other/nested/_index.md", "title: Nested", "title: Deeper")
+        planned = names(harness.plan().pages, harness.content)
+        assert {"other/nested/n2.md", "other/nested/n3.md"} <= planned
+        assert "other/o2.md" not in planned
+
+    def test_top_level_index_title_is_the_site_menu(self, harness: Harness) -> None:
+        """A top-level section's title is a menu entry on every page: everything is planned."""
+        harness.edit("area/_index.md", "title: Area", "title: Places")
+        plan = harness.plan()
+        regular = {p.source_path for p in harness.engine.site.pages if not is_virtual(p)}
+        assert plan.pages == regular
+        assert any(r.detail == "site menu" for r in plan.plan.reasons[harness.content / "about.md"])
+
+    def test_new_top_level_section_is_the_site_menu(self, harness: Harness) -> None:
+        """The first page of a new top-level section adds a menu entry: everything is planned."""
+        write(harness.content / "news" / "n1.md", page("N1"))
+        plan = harness.plan()
+        assert harness.content / "docs" / "d2.md" in plan.pages
+
+    def test_new_page_in_known_section_is_not_the_menu(self, harness: Harness) -> None:
+        """A page added to an existing section reaches its neighbours and listing only."""
+        write(harness.content / "other" / "o3.md", page("O3"))
+        planned = names(harness.plan().pages, harness.content)
+        assert {"other/o3.md", "other/o2.md", "index.md"} <= planned
+        assert "docs/d2.md" not in planned
+
+    def test_deleted_page_reaches_old_neighbours(self, harness: Harness) -> None:
+        """A removed page's old neighbours in site order and its tag mates are planned."""
+        (harness.content / "other" / "o1.md").unlink()
+        plan = harness.plan()
+        planned = names(plan.pages, harness.content)
+        assert "other/o2.md" in planned  # next in site order
+        assert "area/a5.md" in planned  # a beta mate
+        assert harness.content / "other" / "o1.md" in plan.plan.removed_pages
+
+    def test_cascade_reaches_cards_of_reached_pages(self, harness: Harness) -> None:
+        """A cascade change plans the reached pages, their tags and their listings."""
+        harness.edit("docs/_index.md", "description: one", "description: two")
+        plan = harness.plan()
+        assert {"docs/d1.md", "docs/guide/deep/x.md"} <= names(plan.pages, harness.content)
+        assert "alpha" in plan.plan.terms  # d1's tag page shows its description
+        assert harness.content / "docs" / "guide" / "deep" in plan.plan.sections
+
+    def test_virtual_pages_are_never_added(self, harness: Harness) -> None:
+        """Generated and autodoc pages are Bengal's to regenerate, never planned by the rules."""
+        harness.edit("area/_index.md", "title: Area", "title: Places")
+        plan = harness.plan()
+        assert Path("api/module.md") not in plan.pages
+        assert not any(".bengal" in p.parts for p in plan.pages)
+
+    def test_why_explains_additions(self, harness: Harness) -> None:
+        """plan.why() names the rule that added a page, then the edit behind it."""
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        why = harness.plan().plan.why(harness.content / "docs" / "d1.md")
+        assert why[0].startswith("tag membership or member listing changed in area/a0.md")
+        assert "related posts" in why[0]
+        assert any("source modified" in line for line in why[1:])
+
+    def test_same_plan_from_lists_and_tuples(self, tmp_path: Path) -> None:
+        """Bengal versions differ in list vs tuple containers; the plan does not."""
+        plans = []
+        for container, name in ((list, "l"), (tuple, "t")):
+            project = make_project(tmp_path / name)
+            harness = Harness(project, container=container)
+            harness.edit("docs/guide/g1.md", "title: G1", "title: G One")
+            plans.append(names(harness.plan().pages, harness.content))
+        assert plans[0] == plans[1]
+
+    def test_unchanged_site_plans_nothing(self, harness: Harness) -> None:
+        """No edit, no pages, no site-wide outputs."""
+        plan = harness.plan()
+        assert not plan.pages
+        assert not plan.site_wide
+        assert not plan.tag_index
+
+    def test_rules_never_scan_the_site(self, tmp_path: Path) -> None:
+        """Outside the site menu, no rule iterates every page: each costs what it reaches."""
+
+        class Counted(list[Any]):
+            iterations = 0
+
+            def __iter__(self) -> Iterator[Any]:
+                Counted.iterations += 1
+                return super().__iter__()
+
+        harness = Harness(make_project(tmp_path), container=Counted)
+        harness.edit("area/a3.md", "title: A3", "title: A Three")
+        site = BengalSite(discover(harness.root, container=Counted))
+        harness.engine.set_site(site)
+        plan = harness.engine.plan()  # the engine's own indexes may iterate once, here
+        Counted.iterations = 0
+        harness.rules.expand(plan, harness.engine)
+        # Section listings are iterated (members of one section), never the page list.
+        assert Counted.iterations <= 2
+
+
+class TestBengalPlan:
+    def test_changed_sources_are_existing_content_files(self, harness: Harness) -> None:
+        """Only planned pages that exist under the content directory are handed to Bengal."""
+        (harness.content / "other" / "o1.md").unlink()
+        write(harness.content / "other" / "o4.md", page("O4", tags=["beta"]))
+        plan = harness.plan()
+        sources = plan.changed_sources()
+        assert harness.content / "other" / "o4.md" in sources
+        assert harness.content / "other" / "o1.md" not in sources
+        assert all(p.is_file() and harness.content in p.parents for p in sources)
+        assert sources <= plan.pages
+
+    def test_pages_are_the_plans(self, harness: Harness) -> None:
+        """BengalPlan.pages is the extended plan's pages."""
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        plan = harness.plan()
+        assert plan.pages is plan.plan.pages
+
+    def test_decision_time_is_measured(self, harness: Harness) -> None:
+        """decision_ns covers the rules (and the engine's plan when started_ns is given)."""
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        started = time.perf_counter_ns()
+        inner = harness.engine.plan()
+        plan = harness.rules.expand(inner, harness.engine, started_ns=started)
+        assert plan.decision_ns >= inner.stats.total_ns > 0
+
+
+@attrs.frozen
+class StatsPage:
+    source_path: Path
+    metadata: dict[str, Any] = attrs.Factory(dict)
+    virtual: bool = False
+
+
+@attrs.frozen
+class Decision:
+    pages_to_build: Sequence[StatsPage]
+
+
+@attrs.frozen
+class Stats:
+    incremental_decision: Decision | None
+    phase_timings_ms: dict[str, float]
+
+
+class TestCompare:
+    def test_splits_pages(self, harness: Harness) -> None:
+        """Pages split into ours only, Bengal's only and both; timings are carried over."""
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        plan = harness.plan()
+        a0 = harness.content / "area" / "a0.md"
+        o2 = harness.content / "other" / "o2.md"
+        stats = Stats(Decision((StatsPage(a0), StatsPage(o2))), {"Config/filter": 120.0})
+        comparison = compare(plan, stats)
+        assert comparison.bengal == {a0, o2}
+        assert comparison.only_bengal == {o2}
+        assert a0 not in comparison.only_ours
+        assert comparison.bengal_ms == 120.0
+        assert comparison.our_ms == plan.decision_ns / 1e6
+
+    def test_generated_pages_in_bengals_decision_are_left_out(self, harness: Harness) -> None:
+        """Bengal's virtual pages are not source pages to compare."""
+        plan = harness.plan()
+        virtual = StatsPage(Path("/p/.bengal/generated/tags/index.md"), {"_generated": True})
+        comparison = compare(plan, Stats(Decision((virtual,)), {}))
+        assert comparison.bengal == frozenset()
+        assert comparison.bengal_ms is None
+
+    def test_skipped_build_is_an_empty_decision(self, harness: Harness) -> None:
+        """A build Bengal skipped has no decision: nothing on Bengal's side."""
+        comparison = compare(harness.plan(), Stats(None, {}))
+        assert comparison.bengal == frozenset()
+
+
+class TestComparison:
+    def test_describe(self) -> None:
+        """describe() gives both sizes, the timings and the differences, relative to a root."""
+        root = Path("/c")
+        comparison = Comparison(
+            ours=frozenset({root / "a.md", root / "b.md"}),
+            bengal=frozenset({root / "b.md", root / "c.md"}),
+            our_ms=1.5,
+            bengal_ms=150.0,
+        )
+        text = comparison.describe(root)
+        assert "incrbuild: 2 pages in 1.50 ms" in text
+        assert "filter phase 150.0 ms" in text
+        assert "only incrbuild: a.md" in text
+        assert "only Bengal:    c.md" in text
+
+    def test_long_lists_are_cut(self) -> None:
+        """More than eight differences are shown as eight and a count."""
+        ours = frozenset(Path(f"/c/{n:02d}.md") for n in range(12))
+        text = Comparison(ours, frozenset(), 1.0, None).describe(Path("/c"))
+        assert "(12 in all)" in text
+        assert "filter phase n/a" in text
+
+
+class TestGlobalInputs:
+    def test_lists_configuration_and_templates(self, tmp_path: Path) -> None:
+        """Configuration, templates and data files are global inputs; content is not."""
+        root = make_project(tmp_path)
+        write(root / "data" / "authors.yml", "a: 1\n")
+        write(root / "templates" / ".hidden", "x")
+        write(root / "bengal.toml", "")
+        found = {p.relative_to(root).as_posix() for p in global_inputs(root)}
+        assert found == {
+            "bengal.toml",
+            "config/_default/site.yaml",
+            "templates/page.html",
+            "data/authors.yml",
+        }
+
+    def test_global_input_change_plans_everything(self, tmp_path: Path) -> None:
+        """An engine given the global inputs plans a full rebuild when one changes."""
+        root = make_project(tmp_path)
+        engine = Engine(
+            BengalSite(discover(root)),
+            state_dir=root / ".incrbuild",
+            global_inputs=global_inputs(root),
+        )
+        engine.commit(engine.plan())
+        write(root / "templates" / "page.html", "<html>changed</html>\n")
+        plan = BengalRules().expand(engine.plan(), engine)
+        assert plan.plan.full
+        assert plan.plan.reasons[root / "content" / "about.md"] == (
+            Reason(ReasonKind.GLOBAL, root / "templates" / "page.html"),
+        )
+
+
+class TestRequireBengal:
+    def test_missing_bengal_says_how_to_install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without Bengal the error names the requirement (and Python 3.14 on older Pythons)."""
+        monkeypatch.setitem(sys.modules, "bengal", None)
+        with pytest.raises(ImportError, match="pip install") as caught:
+            require_bengal()
+        assert BENGAL_REQUIREMENT in str(caught.value)
+        if sys.version_info < (3, 14):
+            assert "3.14" in str(caught.value)
+
+    def test_loading_a_site_needs_bengal(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """load_site() and BengalProject() fail clearly, not with an AttributeError later."""
+        monkeypatch.setitem(sys.modules, "bengal", None)
+        with pytest.raises(ImportError, match="needs Bengal"):
+            load_site(tmp_path)
+        with pytest.raises(ImportError, match="needs Bengal"):
+            BengalProject(tmp_path)
+
+
+class TestImportIsolation:
+    def test_importing_never_imports_bengal(self) -> None:
+        """Neither ``import incrbuild`` nor importing the adapter imports Bengal."""
+        code = (
+            "import sys, incrbuild, incrbuild.adapters, incrbuild.adapters.bengal; "
+            "print('bengal' in sys.modules)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip() == "False"
