@@ -10,10 +10,14 @@ carrying tags from a small pool so tag pages and related posts overlap.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+#: The kinds of edit the tests and the benchmark apply, in order.
+EDITS = ("body", "front matter", "tags", "cascade", "add", "delete", "rename")
 
 #: Settings that make full builds fast without changing the shape of any page's HTML.
 FAST_BUILD_CONFIG = """\
@@ -118,3 +122,41 @@ def add_content(
         )
         written.append(write(directory / f"page-{number:04d}.md", text))
     return written
+
+
+def _tagged_page(directory: Path) -> Path:
+    """The first page in *directory* that carries tags (the generator makes several)."""
+    for path in sorted(directory.glob("page-*.md")):
+        if re.search(r"^tags: \[.+\]$", path.read_text(encoding="utf-8"), re.MULTILINE):
+            return path
+    raise AssertionError(f"no tagged page in {directory}")
+
+
+def _replace(path: Path, pattern: str, replacement: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed, count = re.subn(pattern, replacement, text, count=1, flags=re.MULTILINE)
+    assert count == 1, f"{pattern!r} not in {path}"
+    path.write_text(changed, encoding="utf-8")
+
+
+def apply_edit(name: str, content: Path) -> None:
+    """Apply the edit called *name* (one of :data:`EDITS`) to the content directory."""
+    if name == "body":
+        page = _tagged_page(content / "area-1")
+        page.write_text(page.read_text(encoding="utf-8") + "\nOne more paragraph.\n", "utf-8")
+    elif name == "front matter":
+        _replace(_tagged_page(content / "area-0"), r"^title: (.*)$", r"title: \1, revised")
+    elif name == "tags":
+        _replace(_tagged_page(content / "area-2"), r"^tags: \[.*\]$", "tags: [topic-5, fresh]")
+    elif name == "cascade":
+        _replace(content / "docs" / "_index.md", r"description: Docs one", "description: Docs two")
+    elif name == "add":
+        text = page_text("Newcomer", tags=["topic-2"], weight=2, date="2024-05-05")
+        write(content / "area-2" / "newcomer.md", text)
+    elif name == "delete":
+        _tagged_page(content / "area-0").unlink()
+    elif name == "rename":
+        page = sorted((content / "docs" / "guide").glob("page-*.md"))[0]
+        page.rename(page.with_name("renamed-" + page.name))
+    else:
+        raise ValueError(name)
