@@ -236,6 +236,16 @@ class TestSections:
         assert "_index.md" in site.rel(plan.pages)
         assert "." in site.rel(plan.sections)
 
+    def test_refilled_directory_shows_in_the_parent_listing_again(self, site: Site) -> None:
+        """A directory left empty on disk is no section; its next page makes it one again."""
+        (site.root / "blog/post.md").unlink()
+        assert "_index.md" in site.rel(site.build().pages)
+        assert (site.root / "blog").is_dir()
+        site.page("blog/again.md", title="Again")
+        plan = site.build()
+        assert "_index.md" in site.rel(plan.pages)
+        assert "." in site.rel(plan.sections)
+
     def test_new_page_in_an_existing_section_leaves_the_parent_alone(self, site: Site) -> None:
         """A section that already existed does not change its parent's listing by growing."""
         site.page("docs/api/more.md", title="More")

@@ -294,8 +294,8 @@ class Planner:
             new_meta = None if current is None else normalise_metadata(current.metadata)
             self._cascade(path, old_meta, new_meta, registry, out)
             self._listings(path, old_meta, new_meta, registry, out)
-        appearing = {p for p in changes.added if p in pages} | removed_pages
-        self._appeared_or_vanished_sections(appearing, previous, registry, out)
+        added_pages = {p for p in changes.added if p in pages}
+        self._appeared_or_vanished_sections(added_pages, removed_pages, previous, registry, out)
         self._dependents(changed_sources, previous, pages, out)
         return self._finish(detection, previous, registry, out, out.sections, full=False)
 
@@ -413,21 +413,52 @@ class Planner:
             self._navigation(path, old_meta, new_meta, section_dir, registry, out)
 
     def _appeared_or_vanished_sections(
-        self, paths: Iterable[Path], previous: State, registry: IndexRegistry, out: _Builder
+        self,
+        added: Iterable[Path],
+        removed: Iterable[Path],
+        previous: State,
+        registry: IndexRegistry,
+        out: _Builder,
     ) -> None:
-        """A page added in a new directory, or the last page of one removed, makes a section
-        appear or vanish: its parent's listing changes, with or without an ``_index.md``."""
+        """A page added where no section was, or the last page of one removed, makes a
+        section appear or vanish: its parent's listing changes, ``_index.md`` or not."""
         root = registry.site.root_path
-        for path in sorted(paths):
-            reason = Reason(ReasonKind.SECTION, path)
-            directory = path.parent
-            while directory != root and root in directory.parents:
-                existed = self._key_for(directory) in previous.dirs
-                exists = registry.section_by_path(directory) is not None
-                if existed == exists:
-                    break
-                self._section_listing(directory.parent, registry, out, reason)
-                directory = directory.parent
+
+        def had_pages(directory: Path) -> bool:
+            return self._had_pages(self._key_for(directory), previous)
+
+        def gone(directory: Path) -> bool:
+            return registry.section_by_path(directory) is None
+
+        # A removed page proves its ancestors were sections; an added one that they are.
+        for paths, changed in ((added, lambda d: not had_pages(d)), (removed, gone)):
+            for path in sorted(paths):
+                reason = Reason(ReasonKind.SECTION, path)
+                directory = path.parent
+                while directory != root and root in directory.parents and changed(directory):
+                    self._section_listing(directory.parent, registry, out, reason)
+                    directory = directory.parent
+
+    @staticmethod
+    def _had_pages(directory_key: str, previous: State) -> bool:
+        """Whether the previous build saw a page below the directory (early exit).
+
+        Directory listings may lag behind a watcher's partial commits; a name is
+        trusted only if its page record exists, so a stale listing can make this
+        say no (one listing rebuilt for nothing), never a false yes.
+        """
+        facts = previous.facts
+        pending = [directory_key]
+        while pending:
+            key = pending.pop()
+            record = previous.dirs.get(key)
+            if record is None:
+                continue
+            prefix = f"{key}/" if key else ""
+            if any(prefix + name in facts for name in record.files):
+                return True
+            pending.extend(prefix + name for name in record.dirs)
+        return False
 
     @staticmethod
     def _effective_tags(
