@@ -54,7 +54,7 @@ DATES = ("2023-05-01", "2024-01-15", "2024-06-30")
 CASCADE_VALUES: dict[str, tuple[Any, ...]] = {
     "banner": ("Hello", "Read me", ""),
     "layout": ("wide", "plain", ""),
-    "tags": (["extra"], ["news", "setup"]),
+    "tags": (["extra"], ["news", "setup"], []),
     "date": DATES[:2],
 }
 #: Templates the machine may add and remove (layouts chosen by cascaded ``layout``).
@@ -751,8 +751,8 @@ class TestCommandLine:
         assert (tmp_path / "docs/intro/index.html").is_file()
 
 
-class TestPlannerGaps:
-    """What minissg works around in incrbuild's plan; strict xfails, so a fix shows up."""
+class TestPlanContract:
+    """What minissg relies on incrbuild's plan for, checked on the engine directly."""
 
     @pytest.fixture
     def engine_root(self, tmp_path: Path) -> tuple[Engine, Path]:
@@ -764,32 +764,38 @@ class TestPlannerGaps:
         engine.commit(engine.plan())
         return engine, root
 
-    @pytest.mark.xfail(reason="incrbuild: a new index-less section's parent is not planned")
     def test_new_section_lists_in_parent(self, engine_root: tuple[Engine, Path]) -> None:
         """A page in a new directory without ``_index.md`` changes the parent's listing."""
         engine, root = engine_root
         write_source(root / "news/item.md", {"title": "Item"}, "")
         plan = engine.plan()
-        assert root / "_index.md" in plan.pages or root in plan.sections
+        assert root / "_index.md" in plan.pages
 
-    @pytest.mark.xfail(
-        reason="incrbuild: a gone index-less section's parent listing is not planned"
-    )
     def test_gone_section_leaves_parent(self, engine_root: tuple[Engine, Path]) -> None:
         """Removing the last page of a directory without ``_index.md`` changes the parent's."""
         engine, root = engine_root
         shutil.rmtree(root / "blog")
         plan = engine.plan()
-        assert root / "_index.md" in plan.pages or root in plan.sections
+        assert root / "_index.md" in plan.pages
 
-    @pytest.mark.xfail(reason="incrbuild: tags a page has only by cascade count as removed")
-    def test_cascaded_tag_is_not_removed(self, engine_root: tuple[Engine, Path]) -> None:
-        """A tag every page below a section gets by cascade is not a removed term."""
+    def test_refilled_directory_lists_in_parent(self, engine_root: tuple[Engine, Path]) -> None:
+        """A page added to a directory left empty makes a section appear in the parent's."""
+        engine, root = engine_root
+        (root / "blog/post.md").unlink()  # blog/ stays on disk, empty: no longer a section
+        engine.commit(engine.plan())
+        write_source(root / "blog/new.md", {"title": "New"}, "")
+        plan = engine.plan()
+        assert root / "_index.md" in plan.pages
+
+    def test_cascaded_tag_is_a_term(self, engine_root: tuple[Engine, Path]) -> None:
+        """A tag the pages below a section get only by cascade is a term, not a removed one."""
         engine, root = engine_root
         write_source(root / "_index.md", {"title": "Home", "cascade": {"tags": ["x"]}}, "")
         plan = engine.plan()
-        assert "x" not in plan.removed_terms
         assert "x" in plan.terms
+        assert "x" not in plan.removed_terms
+        tagged = [page.source_path for page in engine.registry.pages_with_tag("x")]
+        assert tagged == [root / "blog/post.md"]
 
 
 class TestOracle:

@@ -15,11 +15,6 @@ from minissg's own model.  An incremental build renders what the plan names:
 tags index                 render when any term was rendered or removed
 =========================  ====================================================
 
-One addition of minissg's own: the listings *above* a directory where a page
-was added or removed are treated like ``plan.sections`` too, because a section
-appearing or going changes its parent's list of subsections and incrbuild's
-plan does not yet name that parent (see :func:`_ancestor_listings`).
-
 Each rendered page's inputs (templates, linked pages, breadcrumb section
 pages) go to :meth:`~incrbuild.Engine.record_dependencies` and its output to
 :meth:`~incrbuild.Engine.record_outputs`.  Generated pages have no source to
@@ -41,7 +36,7 @@ from examples.minissg.model import INDEX_NAME, TAGS_DIR, SiteModel, output_for_u
 from examples.minissg.render import GENERATED_TEMPLATES, Renderer, static_closure
 
 from incrbuild import Engine, Plan, SourceError
-from incrbuild.adapters.files import is_page_source, open_engine, read_page
+from incrbuild.adapters.files import open_engine, read_page
 from incrbuild.protocols import is_generated
 
 __all__ = ["BuildReport", "Builder", "build", "build_site"]
@@ -182,7 +177,7 @@ class Builder:
                 out.delete(output_for_url(model.term_url(tag)))
             pages = set(plan.pages)
             listings = []
-            for directory in sorted(plan.sections | _ancestor_listings(plan, model.root)):
+            for directory in sorted(plan.sections):
                 if model.has_index(directory):
                     pages.add(directory / INDEX_NAME)  # its listing is its _index.md page
                 elif model.section_exists(directory):
@@ -234,28 +229,6 @@ class Builder:
             engine.record_outputs(path, [output])
             report.pages += 1
         return failed
-
-
-def _ancestor_listings(plan: Plan, root: Path) -> set[Path]:
-    """The listings above the directories where pages were added or removed.
-
-    A page added to a new directory (or removed from a directory it leaves
-    empty) makes a section appear (or go), which changes the subsections
-    listed by the section above it, and so on up.  incrbuild's plan names the
-    section whose own listing changed, but not the listings above it when the
-    section has no ``_index.md`` (reported upstream; see ``examples/README.md``),
-    so minissg adds every ancestor of such a directory: O(depth) listings per
-    added or removed page, rendered again even when only their members changed.
-    """
-    found: set[Path] = set()
-    for path in plan.changes.added | plan.removed_pages:
-        if not is_page_source(path):
-            continue
-        directory = path.parent
-        while directory != root and root in directory.parents:
-            directory = directory.parent
-            found.add(directory)
-    return found
 
 
 class _Outputs:

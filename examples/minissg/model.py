@@ -11,10 +11,9 @@ Conventions (Hugo-like):
 - A page's *effective* front matter is its own front matter over the
   ``cascade`` tables of the ``_index.md`` pages of the sections enclosing it,
   nearest first (the home page's cascade reaches every page but itself).  A
-  section page's own cascade reaches its descendants, not itself.  Tags are
-  the exception: a page's tags are its own (a cascaded ``tags`` is ignored),
-  because incrbuild's files adapter indexes each page's own front matter and
-  its plan does not yet account for tags that pages get only by cascade.
+  section page's own cascade reaches its descendants, not itself.  So a page
+  that names no ``tags`` gets those of the nearest cascade that sets them
+  (incrbuild's taxonomy follows the same rule).
 - URLs follow source paths: ``docs/intro.md`` is ``/docs/intro/``,
   ``docs/_index.md`` is ``/docs/``; tag pages live under ``/tags/``, so no
   section or root-level page may be called ``tags``.
@@ -139,9 +138,8 @@ class SiteModel:
         return "" if date is None else str(date)
 
     def tags_of(self, path: Path) -> list[str]:
-        """Return the page's tags (its own: tags do not cascade), sorted."""
-        page = self.page(path)
-        return [] if page is None else sorted(tags_from_metadata(page.metadata))
+        """Return the page's effective tags, sorted."""
+        return sorted(tags_from_metadata(self.effective(path)))
 
     def order_key(self, path: Path) -> tuple[Any, ...]:
         """The listing and prev/next order: incrbuild's default navigation key."""
@@ -247,7 +245,7 @@ class SiteModel:
     # -- tags --------------------------------------------------------------------------
 
     def terms(self) -> dict[str, list[PageLike]]:
-        """Every tag used by a page, with its pages in listing order."""
+        """Every tag of a page's effective front matter, with its pages in listing order."""
         if self._terms is None:
             found: dict[str, list[PageLike]] = {}
             for page in self.registry.site.pages:
