@@ -6,7 +6,8 @@ pages and sections added, removed and renamed, links added and removed) and
 after every step asserts that the incremental build's output tree is
 byte-identical to a from-scratch build of the same sources.  Since minissg
 renders exactly what incrbuild's plan names, any difference is a change the
-planner (or minissg) missed.
+planner (or minissg) missed.  Some steps batch several edits into one build;
+on a settled site a body edit must render exactly one page, a touch none.
 """
 
 from __future__ import annotations
