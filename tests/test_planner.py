@@ -330,6 +330,25 @@ class TestDependencies:
         assert plan.terms == {"t"}
         assert plan.why(site.root / "a.md")[0].startswith("global input")
 
+    def test_full_rebuild_still_names_what_went(self, tmp_path: Path) -> None:
+        """Rebuilding everything, the plan still lists emptied tags and vanished sections."""
+        config = tmp_path / "config.toml"
+        config.write_text("title = 'a'")
+        site = Site(tmp_path, global_inputs=[config])
+        site.page("a.md", title="A", tags=["solo"])
+        site.page("b.md", title="B", tags=["kept", "dropped"])
+        site.page("blog/deep/p.md", title="P")
+        site.build()
+        config.write_text("title = 'b'")
+        (site.root / "a.md").unlink()
+        site.page("b.md", title="B", tags=["kept"])
+        (site.root / "blog/deep/p.md").unlink()
+        plan = site.build()
+        assert plan.full
+        assert plan.removed_terms == {"solo", "dropped"}
+        assert plan.terms == {"kept"}
+        assert {"blog/deep", "blog"} <= site.rel(plan.sections)
+
 
 class TestNavigation:
     @pytest.fixture

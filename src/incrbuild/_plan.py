@@ -267,6 +267,19 @@ class Planner:
             for tag in registry.tags:
                 out.term(tag, full_reason)
             sections = {s.path for s in registry.sections if s.path is not None}
+            # What went away must be named too: tags left without pages, vanished sections.
+            for path in sorted(changes.removed | changes.modified):
+                old = facts.get(self._key_for(path))
+                if old is None:
+                    continue
+                for tag in self._effective_tags(path, old.metadata, registry):
+                    out.term(tag, full_reason)
+                directory = path.parent
+                while path in changes.removed and directory not in sections:
+                    sections.add(directory)  # every current section is in already
+                    if directory == registry.site.root_path or directory == directory.parent:
+                        break
+                    directory = directory.parent
             return self._finish(detection, previous, registry, out, sections, full=True)
 
         for path in sorted(changes.added):
