@@ -77,7 +77,10 @@ def run(pages: int, *, repeat: int, verify: bool, workdir: Path) -> list[dict[st
             changed = oracle.changed_html(workdir / "truth", root / "public")
             writers = {**outputs, **after["outputs"]}
             row["changed"] = len(changed)
-            row["misses"] = len(oracle.uncovered(plan, changed, writers))
+            missed = oracle.uncovered(plan, changed, writers)
+            row["misses"] = len(missed)
+            for output in missed:
+                print(f"{name}: missed {output}", file=sys.stderr)
             row["bengal_stale"] = len(oracle.changed_html(workdir / "incremental", root / "public"))
             shutil.rmtree(workdir / "incremental")
             shutil.rmtree(workdir / "truth")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,8 +48,25 @@ def build(root: Path, mode: str, sources: Iterable[Path] = ()) -> dict[str, Any]
     return result
 
 
+#: Bengal's ``time_ago`` wording: it depends on the clock, not on the content (a post dated
+#: today reads "18 hours ago", then "19 hours ago"), so it is masked before comparing.
+_TIME_AGO = re.compile(
+    r"\b\d+ (?:second|minute|hour|day|week|month|year)s? ago\b|\bjust now\b|\btoday\b|\byesterday\b"
+)
+
+
+def _same_html(first: Path, second: Path) -> bool:
+    if filecmp.cmp(first, second, shallow=False):
+        return True
+    masked = [_TIME_AGO.sub("<time ago>", p.read_text(encoding="utf-8")) for p in (first, second)]
+    return masked[0] == masked[1]
+
+
 def changed_html(before: Path, after: Path) -> set[str]:
-    """The HTML files (relative paths) that differ, appeared or vanished between two trees."""
+    """The HTML files (relative paths) that differ, appeared or vanished between two trees.
+
+    Relative times ("5 hours ago") are masked: they change with the clock alone.
+    """
     found: set[str] = set()
     for base, other in ((before, after), (after, before)):
         for directory, _, files in os.walk(base):
@@ -57,7 +75,7 @@ def changed_html(before: Path, after: Path) -> set[str]:
                     continue
                 relative = Path(directory, name).relative_to(base)
                 twin = other / relative
-                if not twin.is_file() or not filecmp.cmp(base / relative, twin, shallow=False):
+                if not twin.is_file() or not _same_html(base / relative, twin):
                     found.add(relative.as_posix())
     return found
 

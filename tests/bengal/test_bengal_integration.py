@@ -252,3 +252,21 @@ class TestProject:
             config.write_text(original, encoding="utf-8")
         assert plan.plan.full
         assert plan.site_wide
+
+
+class TestOracle:
+    """The full-build comparison itself."""
+
+    def test_clock_wording_is_not_a_change(self, tmp_path: Path) -> None:
+        """Pages differing only in Bengal's "N hours ago" wording count as unchanged."""
+        for name, when in (("a", "18 hours ago"), ("b", "19 hours ago")):
+            sitegen.write(tmp_path / name / "p" / "index.html", f"<p>Posted {when}</p>")
+        assert oracle.changed_html(tmp_path / "a", tmp_path / "b") == set()
+
+    def test_content_and_presence_are_changes(self, tmp_path: Path) -> None:
+        """Different text, or a page on one side only, is a change."""
+        sitegen.write(tmp_path / "a" / "p" / "index.html", "<p>one</p>")
+        sitegen.write(tmp_path / "b" / "p" / "index.html", "<p>two</p>")
+        sitegen.write(tmp_path / "b" / "q" / "index.html", "<p>new</p>")
+        changed = oracle.changed_html(tmp_path / "a", tmp_path / "b")
+        assert changed == {"p/index.html", "q/index.html"}
