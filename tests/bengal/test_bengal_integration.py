@@ -254,6 +254,26 @@ class TestProject:
         assert plan.site_wide
 
 
+class TestBuild:
+    """BengalProject.build: Bengal in this process, handed our sources, then a commit."""
+
+    def test_build_hands_over_and_commits(self, tmp_path: Path) -> None:
+        """Bengal renders exactly what we hand it; after the build, nothing is left to plan."""
+        root = sitegen.new_project(tmp_path)
+        sitegen.add_content(root, pages=20)
+        project = BengalProject(root, state_dir=tmp_path / "state")
+        first = project.build(project.plan())  # the one full build this process may run
+        assert not first.template_errors
+        time.sleep(1.1)
+        sitegen.apply_edit("front matter", root / "content")
+        plan = project.plan()
+        assert plan.changed_sources()
+        stats = project.build(plan)
+        comparison = project.explain(plan, stats)
+        assert plan.changed_sources() <= comparison.bengal
+        assert not project.plan().pages
+
+
 class TestOracle:
     """The full-build comparison itself."""
 
