@@ -560,7 +560,11 @@ def _sections_under(section: SectionLike) -> Iterator[SectionLike]:
 
 
 def _site_neighbours(path: Path, context: _Context) -> list[PageLike]:
-    """The pages before and after *path*'s place in Bengal's discovery order, in O(log P)."""
+    """The pages before and after *path*'s place in Bengal's discovery order, in O(log P).
+
+    Bisection needs ``site.pages`` in a cold discovery's order, which :func:`load_site`
+    gives (an incremental build's discovery puts pages read from its cache first).
+    """
     pages = context.registry.site.pages
     root = context.root
     at = bisect.bisect_left(
