@@ -50,6 +50,7 @@ class FakePage:
     metadata: dict[str, Any] = attrs.field(factory=dict)
     virtual: bool = False
     toc_items: list[dict[str, Any]] = attrs.field(factory=list)
+    tags: list[str] = attrs.field(factory=list)  # its own front matter's, as Bengal keeps them
 
     @property
     def is_generated(self) -> bool:
@@ -110,7 +111,9 @@ def discover(project: Path, *, container: Callable[[list[Any]], Sequence[Any]] =
         meta.update(raw[path])
         return meta
 
-    pages = {path: FakePage(path, merged(path)) for path in raw}
+    pages = {
+        path: FakePage(path, merged(path), tags=list(raw[path].get("tags") or ())) for path in raw
+    }
     sections: dict[Path, FakeSection] = {}
 
     def section_for(directory: Path) -> FakeSection:
@@ -195,6 +198,13 @@ def make_project(root: Path) -> Path:
     write(root / "config" / "_default" / "site.yaml", "title: test\n")
     write(root / "templates" / "page.html", "<html></html>\n")
     return root
+
+
+def add_many(project: Path, first: Sequence[str] = ("gamma",)) -> None:
+    """Eight pages sharing the tag gamma (the first with *first* as its tags)."""
+    for number in range(8):
+        tags = first if number == 0 else ["gamma"]
+        write(project / "content" / "many" / f"g{number}.md", page(f"G{number}", tags=tags))
 
 
 @attrs.define
@@ -354,6 +364,61 @@ class TestBengalRules:
         assert plan.plan.terms == {"alpha"}
         assert not plan.tag_index
         assert plan.site_wide
+
+    def test_related_posts_show_only_the_best_five(self, tmp_path: Path) -> None:
+        """A page outside every tag mate's five best related posts reaches none of them."""
+        project = make_project(tmp_path)
+        for number in range(8):
+            write(
+                project / "content" / "many" / f"g{number}.md", page(f"G{number}", tags=["gamma"])
+            )
+        harness = Harness(project)
+        harness.edit("many/g7.md", "Body of G7.", "A new body.")
+        planned = names(harness.plan().pages, harness.content)
+        assert not planned & {f"many/g{n}.md" for n in range(6)}
+
+    def test_related_posts_of_the_best_ranked(self, tmp_path: Path) -> None:
+        """A page every tag mate ranks first (ties go by path) reaches all of them."""
+        project = make_project(tmp_path)
+        for number in range(8):
+            write(
+                project / "content" / "many" / f"g{number}.md", page(f"G{number}", tags=["gamma"])
+            )
+        harness = Harness(project)
+        harness.edit("many/g0.md", "Body of G0.", "A new body.")
+        planned = names(harness.plan().pages, harness.content)
+        assert {f"many/g{n}.md" for n in range(1, 8)} <= planned
+
+    def test_related_posts_count_shared_tags(self, tmp_path: Path) -> None:
+        """A new shared tag lifts a page into a mate's related posts: that mate is planned."""
+        project = make_project(tmp_path)
+        add_many(project, first=["gamma", "delta"])
+        harness = Harness(project)
+        harness.edit("many/g7.md", "tags: [gamma]", "tags: [delta, gamma]")
+        planned = names(harness.plan().pages, harness.content)
+        assert "many/g0.md" in planned  # g7 now shares two tags with g0: ranked first
+        assert "many/g1.md" not in planned  # for g1, g7 still ranks last
+
+    def test_home_page_is_never_a_related_post(self, tmp_path: Path) -> None:
+        """Bengal leaves the home page out of related posts, so it pushes no page down."""
+        project = make_project(tmp_path)
+        add_many(project)
+        write(project / "content" / "index.md", page("Home", tags=["gamma"]))
+        harness = Harness(project)
+        harness.edit("many/g4.md", "Body of G4.", "A new body.")
+        assert "many/g5.md" in names(harness.plan().pages, harness.content)  # g4 is its fifth
+
+    def test_related_posts_of_a_removed_page(self, tmp_path: Path) -> None:
+        """A removed page leaves the related posts that showed it."""
+        project = make_project(tmp_path)
+        for number in range(8):
+            write(
+                project / "content" / "many" / f"g{number}.md", page(f"G{number}", tags=["gamma"])
+            )
+        harness = Harness(project)
+        (harness.content / "many" / "g0.md").unlink()
+        planned = names(harness.plan().pages, harness.content)
+        assert {f"many/g{n}.md" for n in range(2, 8)} <= planned
 
     def test_related_posts_can_be_switched_off(self, tmp_path: Path) -> None:
         """Without related posts, a body edit does not reach the page's tag mates."""

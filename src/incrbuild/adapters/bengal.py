@@ -284,6 +284,8 @@ class BengalRules:
     """Page types whose layout shows the whole top-level section as a sidebar."""
     related_posts: bool = True
     """Whether pages show related posts (pages sharing a tag) as cards."""
+    related_limit: int = 5
+    """How many related posts Bengal keeps per page (its build asks for 5)."""
 
     def expand(self, plan: Plan, engine: Engine, *, started_ns: int | None = None) -> BengalPlan:
         """Return *plan* extended with the pages, terms and sections Bengal's theme reaches.
@@ -307,6 +309,8 @@ class BengalRules:
         out = _Additions()
         for change in found:
             self._own_change(change, context, out)
+        if self.related_posts and found:
+            _RelatedPosts(context, found, self.related_limit).mark(out)
         self._cascaded(plan, found, context, out)
         if out.everything is not None:
             _everything(context.registry, out, out.everything)
@@ -353,12 +357,6 @@ class BengalRules:
             counts = Reason(ReasonKind.TAXONOMY, path, "tag counts in tag navigation")
             for tag in registry.tags:
                 out.term(tag, counts)
-        if self.related_posts:
-            related = Reason(ReasonKind.TAXONOMY, path, "related posts")
-            for tag in tags:
-                for member in registry.pages_with_tag(tag):
-                    if member.source_path != path:
-                        out.page(member, related)
         section = context.section_of(path, change.page)
         listing = Reason(ReasonKind.SECTION, path, "card in the section listing")
         _listing(section, context, out, listing)
@@ -436,6 +434,119 @@ class BengalRules:
                         for member in registry.pages_with_tag(tag):
                             out.page(member, reason)
                 self._navigation(_Change(path, current, current, page), section, context, out)
+
+
+def _slug(tag: str) -> str:
+    """Bengal's tag identity (``normalize_taxonomy_slug``): lower case, spaces to hyphens."""
+    return tag.lower().replace(" ", "-")
+
+
+def _own_tags(page: PageLike) -> frozenset[str]:
+    """The tag slugs Bengal relates *page* by: its own ``tags`` (cascaded tags make no taxonomy)."""
+    own = getattr(page, "tags", None)
+    tags = (
+        tags_from_metadata({"tags": own}) if own is not None else tags_from_metadata(page.metadata)
+    )
+    return frozenset(_slug(tag) for tag in tags)
+
+
+class _RelatedPosts:
+    """Which pages' related posts show a changed page, before or after the change.
+
+    Bengal relates pages by shared tags: each page keeps the *limit* others sharing most
+    of its tags, ties broken by source path, leaving out generated pages and the home page.
+    A page whose lists, before and after, hold no changed page shows the same cards:
+    the others' scores did not change.  A changed page's old tags are its stored front
+    matter's (cascade included, so a superset of its own): that can only rank it higher,
+    which plans more, never less.
+    """
+
+    def __init__(self, context: _Context, found: list[_Change], limit: int) -> None:
+        self.context = context
+        self.limit = limit
+        self.home = _home_page(context)
+        self.members_cache: dict[str, tuple[PageLike, ...]] = {}
+        self.slug_index: dict[str, list[str]] | None = None
+        self.before: dict[Path, frozenset[str]] = {}  # changed pages that existed before
+        self.after: dict[Path, frozenset[str]] = {}  # changed pages that exist now
+        for change in found:
+            if change.old is not None:
+                self.before[change.path] = frozenset(_slug(t) for t in change.old_tags)
+            if change.page is not None:
+                self.after[change.path] = _own_tags(change.page)
+        self.changed = frozenset(self.before) | frozenset(self.after)
+
+    def mark(self, out: _Additions) -> None:
+        """Plan every page whose related posts show a changed page, before or after."""
+        slugs = frozenset().union(*self.before.values(), *self.after.values())
+        reason_for = {
+            path: Reason(ReasonKind.TAXONOMY, path, "related posts") for path in self.changed
+        }
+        seen: set[Path] = set()
+        for slug in sorted(slugs):
+            for page in self.members(slug):
+                path = page.source_path
+                if path in seen or path in self.changed:
+                    continue
+                seen.add(path)
+                for shown in self.shown_changed(page):
+                    out.page(page, reason_for[shown])
+
+    def shown_changed(self, page: PageLike) -> list[Path]:
+        """The changed pages among *page*'s related posts before or after the change."""
+        own = _own_tags(page)
+        after: dict[Path, int] = {}
+        keys: dict[Path, str] = {}
+        for slug in own:
+            for candidate in self.members(slug):
+                path = candidate.source_path
+                if path != page.source_path and self.valid(candidate):
+                    after[path] = after.get(path, 0) + 1
+                    keys[path] = str(path)
+        before = dict(after)
+        for path in self.changed:
+            before.pop(path, None)
+            after.pop(path, None)
+            if path in self.after and self.after[path] & own:
+                after[path] = len(self.after[path] & own)
+                keys[path] = str(path)
+            if path in self.before and self.before[path] & own:
+                before[path] = len(self.before[path] & own)
+                keys[path] = str(path)
+        shown: list[Path] = []
+        for scores in (before, after):
+            for path in self.changed:
+                if path in scores and path not in shown and self.ranks_in(path, scores, keys):
+                    shown.append(path)
+        return shown
+
+    def ranks_in(self, path: Path, scores: dict[Path, int], keys: dict[Path, str]) -> bool:
+        """Tell whether *path* is among the *limit* best of *scores* (score, then path)."""
+        mine = (-scores[path], keys[path])
+        above = sum(1 for other, score in scores.items() if (-score, keys[other]) < mine)
+        return above < self.limit
+
+    def valid(self, page: PageLike) -> bool:
+        return not is_virtual(page) and page is not self.home
+
+    def members(self, slug: str) -> tuple[PageLike, ...]:
+        """The pages whose own tags include *slug* now."""
+        cached = self.members_cache.get(slug)
+        if cached is None:
+            registry = self.context.registry
+            if self.slug_index is None:
+                self.slug_index = {}
+                for tag in registry.tags:
+                    self.slug_index.setdefault(_slug(tag), []).append(tag)
+            found = {
+                page.source_path: page
+                for tag in self.slug_index.get(slug, ())
+                for page in registry.pages_with_tag(tag)
+                if slug in _own_tags(page)
+            }
+            cached = tuple(found[path] for path in sorted(found))
+            self.members_cache[slug] = cached
+        return cached
 
 
 def _in_menu(
