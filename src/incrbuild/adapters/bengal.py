@@ -466,6 +466,7 @@ class _RelatedPosts:
         self.limit = limit
         self.home = _home_page(context)
         self.members_cache: dict[str, tuple[PageLike, ...]] = {}
+        self.tags_cache: dict[Path, frozenset[str]] = {}
         self.slug_index: dict[str, list[str]] | None = None
         self.before: dict[Path, frozenset[str]] = {}  # changed pages that existed before
         self.after: dict[Path, frozenset[str]] = {}  # changed pages that exist now
@@ -494,43 +495,50 @@ class _RelatedPosts:
 
     def shown_changed(self, page: PageLike) -> list[Path]:
         """The changed pages among *page*'s related posts before or after the change."""
-        own = _own_tags(page)
+        own = self.own_tags(page)
+        home = self.home
         after: dict[Path, int] = {}
-        keys: dict[Path, str] = {}
         for slug in own:
             for candidate in self.members(slug):
-                path = candidate.source_path
-                if path != page.source_path and self.valid(candidate):
+                if candidate is not page and candidate is not home:
+                    path = candidate.source_path
                     after[path] = after.get(path, 0) + 1
-                    keys[path] = str(path)
         before = dict(after)
         for path in self.changed:
             before.pop(path, None)
             after.pop(path, None)
             if path in self.after and self.after[path] & own:
                 after[path] = len(self.after[path] & own)
-                keys[path] = str(path)
             if path in self.before and self.before[path] & own:
                 before[path] = len(self.before[path] & own)
-                keys[path] = str(path)
         shown: list[Path] = []
         for scores in (before, after):
             for path in self.changed:
-                if path in scores and path not in shown and self.ranks_in(path, scores, keys):
+                if path in scores and path not in shown and self.ranks_in(path, scores):
                     shown.append(path)
         return shown
 
-    def ranks_in(self, path: Path, scores: dict[Path, int], keys: dict[Path, str]) -> bool:
+    def ranks_in(self, path: Path, scores: dict[Path, int]) -> bool:
         """Tell whether *path* is among the *limit* best of *scores* (score, then path)."""
-        mine = (-scores[path], keys[path])
-        above = sum(1 for other, score in scores.items() if (-score, keys[other]) < mine)
-        return above < self.limit
+        mine = (-scores[path], str(path))
+        above = 0
+        for other, score in scores.items():
+            if -score < mine[0] or (-score == mine[0] and str(other) < mine[1]):
+                above += 1
+                if above >= self.limit:
+                    return False
+        return True
 
-    def valid(self, page: PageLike) -> bool:
-        return not is_virtual(page) and page is not self.home
+    def own_tags(self, page: PageLike) -> frozenset[str]:
+        """:func:`_own_tags`, once per page."""
+        found = self.tags_cache.get(page.source_path)
+        if found is None:
+            found = _own_tags(page)
+            self.tags_cache[page.source_path] = found
+        return found
 
     def members(self, slug: str) -> tuple[PageLike, ...]:
-        """The pages whose own tags include *slug* now."""
+        """The source pages (home included) whose own tags include *slug* now."""
         cached = self.members_cache.get(slug)
         if cached is None:
             registry = self.context.registry
@@ -538,11 +546,12 @@ class _RelatedPosts:
                 self.slug_index = {}
                 for tag in registry.tags:
                     self.slug_index.setdefault(_slug(tag), []).append(tag)
+            # The registry's tag members are never generated; autodoc pages are only virtual.
             found = {
                 page.source_path: page
                 for tag in self.slug_index.get(slug, ())
                 for page in registry.pages_with_tag(tag)
-                if slug in _own_tags(page)
+                if slug in self.own_tags(page) and not getattr(page, "virtual", False)
             }
             cached = tuple(found[path] for path in sorted(found))
             self.members_cache[slug] = cached
