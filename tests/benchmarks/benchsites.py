@@ -113,10 +113,19 @@ class BenchSite:
 
     # -- edits --------------------------------------------------------------------
 
+    def _existing_page(self, number: int) -> Path:
+        """The generated page at *number* (modulo), or the next one an earlier delete left."""
+        pages = self.synthetic.pages
+        for offset in range(len(pages)):
+            page = pages[(number + offset) % len(pages)]
+            if page.exists():
+                return page
+        raise LookupError("every generated page was deleted")
+
     def edit_body(self) -> list[Path]:
         """Append a line to one page's body."""
         n = next(self.counter)
-        page = self.synthetic.pages[(n * 7919) % len(self.synthetic.pages)]
+        page = self._existing_page(n * 7919)
         page.write_text(page.read_text(encoding="utf-8") + f"\nbody {n}\n", encoding="utf-8")
         return [page]
 
@@ -131,7 +140,7 @@ class BenchSite:
     def edit_tags(self) -> list[Path]:
         """Add a new tag to one page."""
         n = next(self.counter)
-        page = self.synthetic.pages[(n * 104729) % len(self.synthetic.pages)]
+        page = self._existing_page(n * 104729)
         text = page.read_text(encoding="utf-8")
         page.write_text(text.replace("tags: [", f"tags: [bench-{n}, ", 1), encoding="utf-8")
         return [page]
