@@ -278,9 +278,10 @@ class TestOracle:
     """The full-build comparison itself."""
 
     def test_clock_wording_is_not_a_change(self, tmp_path: Path) -> None:
-        """Pages differing only in Bengal's "N hours ago" wording count as unchanged."""
-        for name, when in (("a", "18 hours ago"), ("b", "19 hours ago")):
-            sitegen.write(tmp_path / name / "p" / "index.html", f"<p>Posted {when}</p>")
+        """Pages differing only in Bengal's "N hours ago" wording (and hash) count as unchanged."""
+        for name, when, digest in (("a", "19 hours ago", "69db"), ("b", "20 hours ago", "6c1a")):
+            meta = f'<meta name="bengal:content-hash" content="{digest}">'
+            sitegen.write(tmp_path / name / "p" / "index.html", f"{meta}<p>Posted {when}</p>")
         assert oracle.changed_html(tmp_path / "a", tmp_path / "b") == set()
 
     def test_content_and_presence_are_changes(self, tmp_path: Path) -> None:
