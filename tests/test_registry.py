@@ -341,3 +341,21 @@ class TestIncrementalUpdates:
         assert registry.pages_with_heading("intro") == fresh.pages_with_heading("intro")
         assert registry.stats.page_index_builds == 1
         assert registry.stats.section_index_builds == 1
+
+
+class TestIsGenerated:
+    def test_every_host_spelling_counts(self) -> None:
+        """The ``_generated`` key, an ``is_generated`` flag and a ``virtual`` flag all mark one."""
+
+        class Flagged:
+            def __init__(self, **flags: bool) -> None:
+                self.source_path = ROOT / "x.md"
+                self.metadata: dict[str, object] = {}
+                for name, value in flags.items():
+                    setattr(self, name, value)
+
+        assert is_generated(SimplePage(ROOT / "a.md", {"_generated": True}))
+        assert is_generated(Flagged(is_generated=True))
+        assert is_generated(Flagged(virtual=True))
+        assert not is_generated(Flagged(virtual=False, is_generated=False))
+        assert not is_generated(SimplePage(ROOT / "a.md", {}))
