@@ -71,7 +71,8 @@ def bench(session: nox.Session) -> None:
 def bengal(session: nox.Session) -> None:
     """Install Bengal under Python 3.14 and run the Bengal integration tests."""
     if not PYTHON_314.exists():
-        session.skip(f"{PYTHON_314} is not here (it comes with ../shared)")
+        # A host session fails, never skips: CI must not pass without running it.
+        session.error(f"{PYTHON_314} is not here (it comes with ../shared)")
     bin_dir = subprocess.run(
         [str(PYTHON_314), "--print-bin-dir"], capture_output=True, text=True, check=True
     ).stdout.strip()
