@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from incrbuild import ChangeDetector, DetectionMode
-from incrbuild._detect import Detection
+from incrbuild._detect import Detection, unchecked_record
 from incrbuild._state import State
 
 from .test_detector_stateful import SECONDS, quantised_stat
@@ -206,29 +206,34 @@ class TestChangeDetector:
         errors = {p.name: message for p, message in detection.changes.errors}
         assert "self.md" in errors
         assert "self.md" in names(detection.changes.added, tree)
-        assert "self.md" not in detection.files
+        assert detection.files["self.md"] == unchecked_record(None)  # known, checked next time
 
-    def test_unreadable_file_counts_as_changed_and_is_not_recorded(self, tree: Path) -> None:
-        """A file whose content cannot be read is reported changed, and checked again next time."""
+    def test_unreadable_file_counts_as_changed_and_stays_known(
+        self, tree: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A file whose content cannot be read is reported changed, and checked again next time.
+
+        It stays known to the state (with a record no stat matches), so that its
+        later removal is reported (issue 12, miss 3).
+        """
         detector, state = first_commit(tree)
         (tree / "top.md").write_text("new top")
-        real_open = open
 
         def failing_digest(path: str | Path) -> bytes:
             raise PermissionError(13, "Permission denied")
 
-        import incrbuild._detect as detect_module
-
-        original = detect_module.content_digest
-        detect_module.content_digest = failing_digest
-        try:
+        with monkeypatch.context() as patched:
+            patched.setattr("incrbuild._detect.content_digest", failing_digest)
             detection = detector.detect(state)
-        finally:
-            detect_module.content_digest = original
-        assert real_open is open
         assert names(detection.changes.modified, tree) == {"top.md"}
         assert [p.name for p, _ in detection.changes.errors] == ["top.md"]
-        assert "top.md" not in detection.files
+        assert detection.files["top.md"] == unchecked_record(state.files["top.md"])
+        after = committed(detection, tree)
+        again = detector.detect(after)  # readable now: examined again, not trusted
+        assert names(again.changes.modified, tree) == {"top.md"}
+        assert again.files["top.md"].digest is not None
+        (tree / "top.md").unlink()
+        assert names(detector.detect(after).changes.removed, tree) == {"top.md"}
 
     def test_files_outside_the_root_are_tracked_individually(self, tree: Path) -> None:
         """A template outside the content directory is stat'ed as an extra key."""
@@ -328,3 +333,51 @@ class TestClockGoingBackwards:
 
 
 STAT_FIELDS = ("st_mtime_ns", "st_size", "st_ino", "st_ctime_ns", "st_mode")
+
+
+def make_too_long_directory(parent: Path) -> None:
+    """Make a directory below *parent* whose path exceeds PATH_MAX (even root cannot stat it)."""
+    fd = os.open(parent, os.O_RDONLY)
+    fd_done = False
+    try:
+        for _ in range(20):  # 20 x 250 characters > 4096
+            name = "d" * 250
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("x.md", os.O_WRONLY | os.O_CREAT, dir_fd=fd), "w") as handle:
+            handle.write("deep")
+            fd_done = True
+    finally:
+        if not fd_done:
+            os.close(fd)
+
+
+class TestErrorsDoNotHideRemovals:
+    """Issue 12, miss 2: a directory in ``changes.errors`` must not hide removals elsewhere."""
+
+    def test_a_deletion_beside_a_too_long_directory_is_reported(self, tree: Path) -> None:
+        make_too_long_directory(tree / "docs")
+        detector, state = first_commit(tree)
+        first = detector.detect(state)
+        assert any("too long" in message for _, message in first.changes.errors)
+        (tree / "top.md").unlink()
+        changes = detector.detect(state).changes
+        assert names(changes.removed, tree) == {"top.md"}
+
+    def test_a_rename_beside_an_unlistable_directory_reports_its_old_name(self, tree: Path) -> None:
+        (tree / "locked").mkdir()
+        (tree / "locked" / "x.md").write_text("x")
+
+        def stat(path: str) -> os.stat_result:
+            if path.endswith("/locked"):
+                raise PermissionError(13, "Permission denied", path)
+            return os.stat(path)
+
+        detector, state = first_commit(tree, stat=stat)
+        os.replace(tree / "docs" / "a.md", tree / "docs" / "c.md")
+        changes = detector.detect(state).changes
+        assert names(changes.added, tree) == {"docs/c.md"}
+        assert names(changes.removed, tree) == {"docs/a.md"}
+        assert "locked" in {p.name for p, _ in changes.errors}

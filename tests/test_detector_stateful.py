@@ -88,7 +88,7 @@ class DetectorMachine(RuleBasedStateMachine):
         )
         if self.quantised:
             self.engine.detector.stat = quantised_stat
-        self.committed: dict[str, bytes] = {}
+        self.committed: dict[str, bytes | None] = {}
         self.pending: tuple[Plan, dict[str, bytes]] | None = None
         self.plans = 0
         self.events: set[Path] = set()
@@ -251,8 +251,11 @@ class DetectorMachine(RuleBasedStateMachine):
         rel = self._relative
         expected_added = current.keys() - self.committed.keys()
         expected_removed = self.committed.keys() - current.keys()
+        # A file in errors at the last commit (content None) stays known: changed until clean.
         expected_modified = {
-            k for k in current.keys() & self.committed.keys() if current[k] != self.committed[k]
+            k
+            for k in current.keys() & self.committed.keys()
+            if self.committed[k] is None or current[k] != self.committed[k]
         }
         assert all(p.suffix == ".md" for p, _ in plan.changes.errors)
         assert rel(plan.changes.added) == expected_added, "added"
@@ -279,9 +282,10 @@ class DetectorMachine(RuleBasedStateMachine):
         assert self.pending is not None
         plan, seen = self.pending
         self.engine.commit(plan)
-        # A file that could not be read is never recorded: it stays "changed" until fixed.
+        # A file that could not be checked stays known with unknown content: it is reported
+        # changed until it reads cleanly, and removed if it goes.
         errored = self._relative(frozenset(path for path, _ in plan.changes.errors))
-        self.committed = {k: v for k, v in seen.items() if k not in errored}
+        self.committed = {k: None if k in errored else v for k, v in seen.items()}
         self.pending = None
 
     @invariant()

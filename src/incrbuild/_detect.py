@@ -33,6 +33,7 @@ from typing import Final, final
 import attrs
 
 from incrbuild._errors import SourceError, StateWarning
+from incrbuild._paths import absolute
 from incrbuild._state import DirRecord, FileRecord, State, StatTuple
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "DetectorStats",
     "content_digest",
     "default_ignore",
+    "unchecked_record",
 ]
 
 #: Files whose mtime or ctime lie within this long before the last snapshot are
@@ -79,6 +81,16 @@ def content_digest(path: str | Path) -> bytes:
     """Return the 128-bit BLAKE2b digest of a file's bytes."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, _new_hash).digest()
+
+
+def unchecked_record(known: FileRecord | None) -> FileRecord:
+    """The record of a file that could not be checked (unreadable, bad front matter, failed).
+
+    Its key stays known, so a later removal or rename of the file is a change; its
+    stat (size -1) matches no real file, so every detection examines it again and
+    reports it modified until it reads cleanly.  A page keeps its stored front matter.
+    """
+    return FileRecord(0, -1, 0, 0, 0, None, known.front_matter if known is not None else b"")
 
 
 def _new_hash() -> hashlib.blake2b:
@@ -168,7 +180,13 @@ class _Scan:
     modified: list[str] = attrs.field(factory=list)
     touched: list[str] = attrs.field(factory=list)
     errors: dict[str, str] = attrs.field(factory=dict)
+    """Files that could not be checked: each is also in ``added`` or ``modified``."""
+    dir_errors: dict[str, str] = attrs.field(factory=dict)
+    """Directories that could not be stat'ed or listed (kept apart: they are not files)."""
     stats: DetectorStats = attrs.field(factory=DetectorStats)
+
+    def all_errors(self) -> dict[str, str]:
+        return {**self.dir_errors, **self.errors}
 
 
 @final
@@ -191,7 +209,7 @@ class ChangeDetector:
         stat_chunk_size: int = 256,
         stat: Callable[[str], os.stat_result] = os.stat,
     ) -> None:
-        self.root = Path(root)
+        self.root = absolute(root)
         self.stat = stat
         self.mode = mode
         self.racy_window_ns = racy_window_ns
@@ -204,10 +222,14 @@ class ChangeDetector:
     # -- keys and paths -----------------------------------------------------------
 
     def key_for(self, path: Path | str) -> str:
-        """Return the state key of *path*: POSIX relative to the root, or absolute outside it."""
+        """Return the state key of *path*: POSIX relative to the root, or absolute outside it.
+
+        A relative *path* is taken relative to the working directory now (see
+        :mod:`incrbuild._paths`), not to the root.
+        """
         candidate = Path(path)
         if not candidate.is_absolute():
-            candidate = self.root / candidate
+            candidate = absolute(candidate)
         try:
             return candidate.relative_to(self.root).as_posix()
         except ValueError:
@@ -249,9 +271,12 @@ class ChangeDetector:
         if extras:
             self._check_files(_group(extras), scan)
         removed: list[str] = []
-        # Every new key is "added", so if the keys seen minus the added ones are as many as
-        # the previous keys, every previous key was seen: nothing was removed.
-        seen_known = len(scan.files) + len(scan.errors) - len(scan.added)
+        # Every new file key is "added" (errors included), so if the file keys seen minus the
+        # added ones are as many as the previous keys, every previous key was seen: nothing
+        # was removed.  Directory errors are kept out of the count: they are not file keys.
+        files = scan.files
+        seen = len(files) + sum(1 for key in scan.errors if key not in files)
+        seen_known = seen - len(set(scan.added))
         if seen_known != len(scan.previous_files):
             removed = [
                 key
@@ -261,7 +286,8 @@ class ChangeDetector:
                 and (not _is_absolute_key(key) or key in extra_keys)
             ]
         path_for = self.path_for
-        error_paths = tuple(sorted((path_for(k), m) for k, m in scan.errors.items()))
+        errors = scan.all_errors()
+        error_paths = tuple(sorted((path_for(k), m) for k, m in errors.items()))
         changes = ChangeSet(
             added=frozenset(map(path_for, scan.added)),
             modified=frozenset(map(path_for, scan.modified)),
@@ -270,9 +296,7 @@ class ChangeDetector:
             errors=error_paths,
         )
         scan.stats.elapsed_ns = time.perf_counter_ns() - started
-        return Detection(
-            changes, scan.files, scan.dirs, snapshot, scan.stats, frozenset(scan.errors)
-        )
+        return Detection(changes, scan.files, scan.dirs, snapshot, scan.stats, frozenset(errors))
 
     def _racy_floor(self, previous: State, snapshot: int) -> int:
         """Timestamps at or above the returned value are racy (their content is checked)."""
@@ -347,12 +371,13 @@ class ChangeDetector:
             pending = self._check_files(self._walk(pending, scan), scan)
         removed.difference_update(scan.files)
         path_for = self.path_for
+        errors = scan.all_errors()
         changes = ChangeSet(
             added=frozenset(map(path_for, scan.added)),
             modified=frozenset(map(path_for, scan.modified)),
             removed=frozenset(map(path_for, removed)),
             touched=frozenset(map(path_for, scan.touched)),
-            errors=tuple(sorted((path_for(k), m) for k, m in scan.errors.items())),
+            errors=tuple(sorted((path_for(k), m) for k, m in errors.items())),
         )
         scan.stats.elapsed_ns = time.perf_counter_ns() - started
         return Detection(
@@ -361,7 +386,7 @@ class ChangeDetector:
             scan.dirs,
             snapshot,
             scan.stats,
-            frozenset(scan.errors),
+            frozenset(errors),
             partial=True,
             removed_keys=frozenset(removed),
             removed_dir_keys=frozenset(removed_dirs),
@@ -443,7 +468,7 @@ class ChangeDetector:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as error:
-                scan.errors[key] = f"cannot stat directory: {error.strerror}"
+                scan.dir_errors[key] = f"cannot stat directory: {error.strerror}"
                 self._keep_unreachable(key, scan)
                 continue
             scan.stats.dirs_stat += 1
@@ -510,7 +535,7 @@ class ChangeDetector:
                         pass
                     files.append(name)
         except OSError as error:
-            scan.errors[key] = f"cannot list directory: {error.strerror}"
+            scan.dir_errors[key] = f"cannot list directory: {error.strerror}"
             return None
         files.sort()
         dirs.sort()
@@ -542,6 +567,7 @@ class ChangeDetector:
             scan.modified.extend(part.modified)
             scan.touched.extend(part.touched)
             scan.errors.update(part.errors)
+            scan.dir_errors.update(part.dir_errors)
             for field in attrs.fields(DetectorStats):
                 name = field.name
                 setattr(scan.stats, name, getattr(scan.stats, name) + getattr(part.stats, name))
@@ -673,10 +699,13 @@ class ChangeDetector:
 
     @staticmethod
     def _record_error(key: str, message: str, scan: _Scan) -> None:
-        # Counted as changed so the host tries it (and reports); no record is kept,
-        # so the next detection looks again.
+        # Counted as changed so the host tries it (and reports).  Its record matches no
+        # stat, so the next detection looks again; and it keeps the key known, so that
+        # a later removal of the file is reported.
         scan.errors[key] = message
-        if key in scan.previous_files:
+        known = scan.previous_files.get(key)
+        scan.files[key] = unchecked_record(known)
+        if known is not None:
             scan.modified.append(key)
         else:
             scan.added.append(key)

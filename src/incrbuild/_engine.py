@@ -20,8 +20,10 @@ from incrbuild._detect import (
     ChangeSet,
     Detection,
     DetectionMode,
+    unchecked_record,
 )
 from incrbuild._errors import StateWarning
+from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, Planner, normalise_metadata
 from incrbuild._registry import IndexRegistry
 from incrbuild._state import FileRecord, State, StateStore, new_commit_id
@@ -72,14 +74,17 @@ class Engine:
     ) -> None:
         if site is None and loader is None:
             raise TypeError("Engine needs a site or a loader")
-        root = Path(content_dir) if content_dir is not None else None
+        if site is not None:
+            require_absolute(site.root_path, "the site's root_path")
+        root = content_dir if content_dir is not None else None if site is None else site.root_path
         if root is None:
-            if site is None:
-                raise TypeError("Engine with a loader needs content_dir")
-            root = Path(site.root_path)
-        self.content_dir = root.resolve() if not root.is_absolute() else root
+            raise TypeError("Engine with a loader needs content_dir")
+        # Arguments are made absolute now, against this call's working directory (see _paths).
+        self.content_dir = absolute(root)
         self.state_dir = (
-            Path(state_dir) if state_dir is not None else self.content_dir / DEFAULT_STATE_DIR_NAME
+            absolute(state_dir)
+            if state_dir is not None
+            else self.content_dir / DEFAULT_STATE_DIR_NAME
         )
         self.store = StateStore(self.state_dir, lock_timeout=lock_timeout)
         detector_options: dict[str, Any] = {}
@@ -128,6 +133,7 @@ class Engine:
 
     def set_site(self, site: SiteLike) -> None:
         """Replace the site after the host re-discovered it; the registry starts afresh."""
+        require_absolute(site.root_path, "the site's root_path")
         self._site = site
         self._registry = IndexRegistry(site)
 
@@ -172,7 +178,7 @@ class Engine:
         if self._loader is not None and self._site is None:
             return self.plan()
         extra = set(previous.dependents) | self._global_keys
-        self._uncommitted_paths.update(Path(p) for p in paths)
+        self._uncommitted_paths.update(map(absolute, paths))
         checked = frozenset(self._uncommitted_paths)
         detection = self.detector.detect_paths(previous, checked, extra_keys=extra)
         plan = self._plan_detection(detection, previous, started)
@@ -310,7 +316,7 @@ class Engine:
         detection = plan.detection
         assert detection is not None
         key_for = self.detector.key_for
-        dropped = detection.removed_keys | detection.error_keys | failed_keys
+        dropped = detection.removed_keys
         for key in dropped:
             state.files.pop(key, None)
             state.outputs.pop(key, None)
@@ -326,6 +332,9 @@ class Engine:
                 # Unchanged or touched (same bytes): the page's front matter is the same.
                 record = msgspec.structs.replace(record, front_matter=previous.front_matter)
             state.files[key] = record
+        for key in failed_keys & state.files.keys():
+            # Still known (so its removal is a change), and checked again next time.
+            state.files[key] = unchecked_record(state.files[key])
         state.dirs.update(detection.dirs)
         registry = self.registry
         for path in plan.changes.added | plan.changes.modified:
@@ -402,8 +411,9 @@ class Engine:
         assert detection is not None
         key_for = self.detector.key_for
         files = dict(detection.files)
-        for key in failed_keys:
-            files.pop(key, None)
+        for key in failed_keys & files.keys():
+            # Still known (so its removal is a change), and checked again next time.
+            files[key] = unchecked_record(files[key])
         changed_keys = {key_for(p) for p in plan.changes.changed}
         page_keys: set[str] = set()
         for page in self.site.pages:
@@ -412,7 +422,7 @@ class Engine:
             key = key_for(page.source_path)
             record = files.get(key)
             if record is None:
-                continue  # unreadable or failed: no record, so it counts as new next time
+                continue  # not seen by the detection: nothing to store
             page_keys.add(key)
             if key not in changed_keys:
                 if record.front_matter:
@@ -446,12 +456,15 @@ class Engine:
 def _with_errors(
     detection: Detection, errors: Mapping[Path, str], detector: ChangeDetector
 ) -> Detection:
-    """Add the site loader's errors to a detection: reported, rebuilt, and not recorded."""
+    """Add the site loader's errors to a detection: reported, rebuilt, checked again next time."""
     keys = {detector.key_for(path) for path in errors}
-    files = {key: record for key, record in detection.files.items() if key not in keys}
+    files = dict(detection.files)
+    for key in keys:  # kept known, so that the file's later removal is a change
+        files[key] = unchecked_record(files.get(key))
+    known = {path for path, _ in detection.changes.errors}  # one message per file
+    more = [(path, message) for path, message in errors.items() if path not in known]
     changes = attrs.evolve(
-        detection.changes,
-        errors=tuple(sorted({*detection.changes.errors, *errors.items()})),
+        detection.changes, errors=tuple(sorted({*detection.changes.errors, *more}))
     )
     return attrs.evolve(
         detection, changes=changes, files=files, error_keys=detection.error_keys | keys

@@ -18,7 +18,24 @@ __all__ = ["parse_front_matter", "split_front_matter"]
 _YAML_FENCE = "---"
 _TOML_FENCE = "+++"
 _TOML_POSITION = re.compile(r"at line (\d+)")
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, with impossible dates reported at their line (PyYAML raises ValueError)."""
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as error:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"impossible date or time {node.value!r}: {error}", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_LOADER: type[yaml.SafeLoader] = _Loader
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str | None, str, str, int]:
@@ -54,7 +71,8 @@ def parse_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
             mark = error.problem_mark or error.context_mark
             line = first_line + (mark.line if mark is not None else 0)
             raise FrontMatterError(path, line, str(error.problem or error)) from None
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as error:
+            # ValueError and the rest: a constructor rejected a value (a safety net).
             raise FrontMatterError(path, first_line, str(error)) from None
     else:
         try:

@@ -16,6 +16,7 @@ from typing import Any, final
 
 import attrs
 
+from incrbuild._paths import require_absolute
 from incrbuild.protocols import PageLike, SectionLike, SiteLike, is_generated, toc_items_of
 
 __all__ = ["IndexRegistry", "RegistryStats", "tags_from_metadata"]
@@ -153,8 +154,13 @@ class IndexRegistry:
             self.stats.page_index_borrowed += 1
             return borrowed
         self.stats.page_index_builds += 1
-        self._own_page_index = {page.source_path: page for page in self._site.pages}
-        return self._own_page_index
+        index = {page.source_path: page for page in self._site.pages}
+        for path in index:
+            if not path.is_absolute():
+                # Changes are reported by absolute path: a relative one would never match.
+                require_absolute(path, "the page source_path")
+        self._own_page_index = index
+        return index
 
     def page_for(self, source_path: Path) -> PageLike | None:
         """Return the page whose source is *source_path*, or ``None``."""

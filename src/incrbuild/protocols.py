@@ -4,6 +4,16 @@ Each protocol names only what incrbuild reads, with the names Bengal already
 uses, so a host's own objects fit with little or no glue.  incrbuild never
 mutates a host object.  ``incrbuild.adapters.simple`` holds a plain in-memory
 implementation of every protocol here.
+
+Paths: the site model's ``root_path`` and every ``source_path`` must be
+**absolute**; a relative one is refused with a :class:`ValueError` (incrbuild
+cannot know which working directory it was relative to).  Paths a host passes
+as *arguments* (``Engine(content_dir=, state_dir=, global_inputs=)``,
+``record_dependencies``, ``plan_paths``, ``commit(failed=)``, the ``files``
+adapter's directories) may be relative: each is made absolute against the
+working directory at the time of that call, lexically (``..`` collapsed,
+symbolic links kept), so a later ``chdir`` changes nothing.  Every path
+incrbuild returns is absolute.
 """
 
 from __future__ import annotations
@@ -24,8 +34,8 @@ class PageLike(Protocol):
 
     Contract:
 
-    - ``source_path`` is stable for the life of the page and unique within a
-      site; it is the page's identity for every index incrbuild keeps.
+    - ``source_path`` is absolute, stable for the life of the page and unique
+      within a site; it is the page's identity for every index incrbuild keeps.
     - ``metadata`` is the page's front matter (after cascade, if the host
       applies it).  incrbuild reads ``title``, ``date``, ``tags`` (a sequence
       of strings), ``cascade`` (a mapping, on section index pages), ``draft``,
@@ -92,8 +102,8 @@ class SiteLike(Protocol):
 
     Contract:
 
-    - ``root_path`` is the content directory: every page source and every
-      section directory lives below it, and the change detector scans it.
+    - ``root_path`` is the absolute content directory: every page source and
+      every section directory lives below it, and the change detector scans it.
     - ``pages`` lists every page once, generated pages included.
     - ``sections`` lists the top-level sections; deeper ones are reached
       through ``subsections`` (listing them here too is harmless).

@@ -18,6 +18,7 @@ from incrbuild._detect import ChangeSet, DetectionMode, default_ignore
 from incrbuild._engine import Engine
 from incrbuild._errors import SourceError
 from incrbuild._frontmatter import parse_front_matter
+from incrbuild._paths import absolute
 from incrbuild.adapters.simple import SimplePage, SimpleSite, SiteEdit, assemble_site
 
 __all__ = [
@@ -47,7 +48,7 @@ def walk_content(root: Path) -> tuple[list[Path], list[Path]]:
     """
     pages: list[Path] = []
     directories: list[Path] = []
-    stack = [str(root)]
+    stack = [str(absolute(root))]
     while stack:
         current = stack.pop()
         try:
@@ -61,11 +62,23 @@ def walk_content(root: Path) -> tuple[list[Path], list[Path]]:
             if entry.is_dir(follow_symlinks=False):
                 directories.append(Path(entry.path))
                 stack.append(entry.path)
-            elif is_page_source(Path(entry.name)) and entry.is_file():
+            elif is_page_source(Path(entry.name)) and _is_file_or_unknown(entry):
                 pages.append(Path(entry.path))
     pages.sort()
     directories.sort()
     return pages, directories
+
+
+def _is_file_or_unknown(entry: os.DirEntry[str]) -> bool:
+    """A file, or a link whose target cannot be stat'ed for another reason than being gone.
+
+    A link loop (ELOOP) or an unreadable target is kept as a page, so that reading
+    it reports a clear :class:`SourceError` for that file, as the detector does.
+    """
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
 
 
 def read_page(path: Path) -> tuple[dict[str, Any], str]:
@@ -96,11 +109,13 @@ def load_site(
     read from disk): this is how a warm build reads only what changed.
     *read* replaces the default reader, e.g. to count reads.
     """
-    root = Path(content_dir)
+    root = absolute(content_dir)  # paths in the site are absolute, whatever the cwd later
     if not root.is_dir():
         raise SourceError(root, "content directory does not exist")
     if page_files is None:
         page_files, _ = walk_content(root)
+    else:
+        page_files = map(absolute, page_files)
     reader = read if read is not None else _read_metadata
     known = known_metadata or {}
     pages = []
@@ -128,7 +143,7 @@ class FilesLoader:
     listed in ``last_errors``; the engine reports and rebuilds them.
     """
 
-    content_dir: Path
+    content_dir: Path = attrs.field(converter=absolute)
     last_reads: int = 0
     total_reads: int = 0
     last_refreshed: tuple[SimplePage, ...] | None = None
@@ -205,7 +220,7 @@ def open_engine(
     **options: Any,
 ) -> Engine:
     """Return an :class:`~incrbuild.Engine` over a content tree that reads only changed pages."""
-    root = Path(content_dir).resolve()
+    root = absolute(content_dir)
     return Engine(
         loader=FilesLoader(root), content_dir=root, state_dir=state_dir, mode=mode, **options
     )

@@ -1,0 +1,168 @@
+"""Issue 12 regressions through the whole engine: hostile trees never lose a change or crash.
+
+Each test names the item of issue 12 it pins; each failed on the code before its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from incrbuild import Engine
+from incrbuild.adapters.files import open_engine
+
+OLD = 1_600_000_000 * 1_000_000_000
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        text = text.encode()
+    path.write_bytes(text)
+    return path
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    write(root / "docs" / "_index.md", "---\ntitle: Docs\n---\n")
+    write(root / "docs" / "good.md", "---\ntitle: Good\ntags: [a]\n---\n")
+    write(root / "top.md", "---\ntitle: Top\n---\n")
+    return root
+
+
+def engine_for(root: Path) -> Engine:
+    return open_engine(root, state_dir=root.parent / "state", racy_window_ns=10_000_000)
+
+
+def settle() -> None:
+    time.sleep(0.02)  # leave the 10 ms racy window
+
+
+def names(paths: frozenset[Path], root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in paths}
+
+
+class TestErroringFilesStayKnown:
+    """Miss 3: a file in ``changes.errors`` at the last commit is reported when it goes."""
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            "---\ntitle: [unclosed\n---\n",  # bad YAML
+            b"---\ntitle: caf\xe9\n---\n",  # not UTF-8
+            "---\ndate: 2024-02-30\n---\n",  # an impossible date
+        ],
+        ids=["yaml", "utf8", "date"],
+    )
+    def test_deleting_it_later_removes_its_page(self, content: Path, bad: str | bytes) -> None:
+        write(content / "docs" / "bad.md", bad)
+        engine = engine_for(content)
+        plan = engine.plan()
+        assert "docs/bad.md" in {p.relative_to(content).as_posix() for p, _ in plan.changes.errors}
+        engine.commit(plan)
+        settle()
+        (content / "docs" / "bad.md").unlink()
+        plan = engine.plan()
+        assert names(plan.changes.removed, content) == {"docs/bad.md"}
+        assert names(plan.removed_pages, content) == {"docs/bad.md"}
+        engine.commit(plan)
+        assert not engine.plan().changes  # and it is forgotten only once reported
+
+    def test_renaming_it_later_reports_the_old_name(self, content: Path) -> None:
+        write(content / "docs" / "bad.md", "---\ntitle: [unclosed\n---\n")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        os.replace(content / "docs" / "bad.md", content / "docs" / "fixed.md")
+        write(content / "docs" / "fixed.md", "---\ntitle: Fixed\n---\n")
+        plan = engine.plan()
+        assert names(plan.changes.removed, content) == {"docs/bad.md"}
+        assert names(plan.changes.added, content) == {"docs/fixed.md"}
+        assert not plan.changes.errors
+
+    def test_it_stays_changed_until_it_reads_cleanly(self, content: Path) -> None:
+        write(content / "docs" / "bad.md", "---\ntitle: [unclosed\n---\n")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        plan = engine.plan()
+        assert names(plan.changes.modified, content) == {"docs/bad.md"}
+        assert (content / "docs" / "bad.md") in plan.pages
+        write(content / "docs" / "bad.md", "---\ntitle: Fine\n---\n")
+        engine.commit(engine.plan())
+        settle()
+        assert not engine.plan().changes
+
+    def test_a_failed_page_deleted_later_is_removed(self, content: Path) -> None:
+        engine = engine_for(content)
+        engine.commit(engine.plan(), failed=[content / "top.md"])
+        settle()
+        assert content / "top.md" in engine.plan().pages  # rebuilt: its last build failed
+        (content / "top.md").unlink()
+        plan = engine.plan()
+        assert names(plan.removed_pages, content) == {"top.md"}
+
+    def test_in_watch_mode_too(self, content: Path) -> None:
+        """The same through ``plan_paths`` (the partial commit path)."""
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        bad = write(content / "docs" / "bad.md", "---\ntitle: [unclosed\n---\n")
+        plan = engine.plan_paths([bad])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert bad in {p for p, _ in plan.changes.errors}
+        engine.commit(plan)
+        settle()
+        bad.unlink()
+        plan = engine.plan_paths([bad])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert plan.changes.removed == {bad}
+        assert plan.removed_pages == {bad}
+
+
+class TestNoCrash:
+    """Crashes of issue 12: each input is a clear, per-file error, never a traceback."""
+
+    def test_a_page_named_link_loop_is_a_source_error_in_load_site(self, content: Path) -> None:
+        from incrbuild import SourceError
+        from incrbuild.adapters.files import load_site
+
+        (content / "loop.md").symlink_to(content / "loop.md")
+        with pytest.raises(SourceError, match=r"loop\.md: cannot read: Too many levels"):
+            load_site(content)
+
+    def test_a_link_loop_is_a_per_page_error_in_a_plan(self, content: Path) -> None:
+        (content / "loop.md").symlink_to(content / "loop.md")
+        plan = engine_for(content).plan()
+        assert [p.name for p, _ in plan.changes.errors] == ["loop.md"]
+        assert content / "top.md" in plan.pages
+
+    @pytest.mark.parametrize(
+        ("value", "problem"),
+        [
+            ("2024-13-45", "month must be in 1..12"),
+            ("2024-02-30", "day is out of range"),
+            ("2024-01-01 25:00:00", "hour must be in 0..23"),
+        ],
+    )
+    def test_an_impossible_date_is_a_front_matter_error_at_its_line(
+        self, value: str, problem: str
+    ) -> None:
+        from incrbuild import FrontMatterError
+        from incrbuild._frontmatter import parse_front_matter
+
+        text = f"---\ntitle: x\ndate: {value}\n---\nbody\n"
+        with pytest.raises(FrontMatterError, match=f"p.md:3: bad front matter: .*{problem}"):
+            parse_front_matter(text, Path("p.md"))
+
+    def test_an_impossible_date_does_not_abort_the_plan(self, content: Path) -> None:
+        write(content / "docs" / "bad.md", "---\ndate: 2024-13-45\n---\n")
+        plan = engine_for(content).plan()
+        assert [p.name for p, _ in plan.changes.errors] == ["bad.md"]
+        assert {content / "top.md", content / "docs" / "good.md"} <= plan.pages
