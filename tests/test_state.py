@@ -91,8 +91,8 @@ class TestStateStore:
         import msgspec
 
         payload = msgspec.msgpack.encode({"files": [1, 2, 3]})
-        data = struct.pack("<8sI", b"INCRBLD\x00", SCHEMA_VERSION) + payload
-        data += struct.pack("<I", zlib.crc32(payload))
+        body = struct.pack("<II32s8s", SCHEMA_VERSION, 0, b"abc", b"token-01") + payload
+        data = b"INCRBLD\x00" + body + struct.pack("<I", zlib.crc32(body))
         with pytest.raises(ValueError, match="cannot be decoded"):
             decode_state(data)
 
@@ -277,3 +277,274 @@ class TestEngineCommit:
 def test_encode_is_compact() -> None:
     """A record costs tens of bytes, not hundreds (10K pages must fit in about 1 MB)."""
     assert len(encode_state(sample_state(1000))) < 60 * 1000
+
+
+def state_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.name != "lock"}
+
+
+class TestJournal:
+    def test_event_commit_appends_what_changed_and_loads_back_equal(self, tmp_path: Path) -> None:
+        """A commit after plan_paths appends to the journal; a fresh load equals memory."""
+        pages = make_site(tmp_path / "c", pages=30)
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())
+        snapshot = (tmp_path / "st" / "state.bin").read_bytes()
+        for round_ in range(3):
+            pages[round_].write_text(f"---\ntitle: P{round_}\ntags: [new]\n---\nedited\n")
+            engine.commit(engine.plan_paths([pages[round_]]))
+        assert (tmp_path / "st" / "state.bin").read_bytes() == snapshot  # untouched
+        journal = (tmp_path / "st" / "journal.bin").stat().st_size
+        assert 0 < journal < len(snapshot)
+        state, messages = load_quietly(StateStore(tmp_path / "st"))
+        assert messages == []
+        assert state == engine.load_state()
+        assert StateStore(tmp_path / "st").current_commit_id() == state.commit_id
+        assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes
+
+    def test_torn_journal_tail_reads_as_the_commit_before(self, tmp_path: Path) -> None:
+        """A last entry cut short (a killed append) is ignored; the next append replaces it."""
+        pages = make_site(tmp_path / "c")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())
+        pages[0].write_text("---\ntitle: A\n---\n")
+        engine.commit(engine.plan_paths([pages[0]]))
+        first = StateStore(tmp_path / "st").load()
+        pages[1].write_text("---\ntitle: B\n---\n")
+        engine.commit(engine.plan_paths([pages[1]]))
+        journal = tmp_path / "st" / "journal.bin"
+        whole = journal.read_bytes()
+        journal.write_bytes(whole[:-5])
+        state, messages = load_quietly(StateStore(tmp_path / "st"))
+        assert messages == []
+        assert state == first
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        plan = fresh.plan()
+        assert plan.changes.modified == {pages[1]}
+        fresh.commit(plan)
+        assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes
+
+    def test_a_grown_journal_is_compacted_into_a_snapshot(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Past its size limit the journal is folded into a new snapshot."""
+        monkeypatch.setattr("incrbuild._state._MIN_JOURNAL_BYTES", 600)
+        pages = make_site(tmp_path / "c")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())
+        snapshots = set()
+        for round_ in range(12):
+            pages[round_ % 5].write_text(f"---\ntitle: R{round_}\n---\n")
+            engine.commit(engine.plan_paths([pages[round_ % 5]]))
+            snapshots.add((tmp_path / "st" / "state.bin").read_bytes())
+            assert (tmp_path / "st" / "journal.bin").stat().st_size <= 600 + 400
+        assert len(snapshots) > 1
+        state, messages = load_quietly(StateStore(tmp_path / "st"))
+        assert messages == []
+        assert state == engine.load_state()
+
+    def test_undecodable_entry_with_a_good_checksum_is_a_corrupt_store(
+        self, tmp_path: Path
+    ) -> None:
+        """A journal entry that passes its CRC but is not an entry warns and reads as empty."""
+        import struct
+        import zlib
+
+        from incrbuild._state import _ENTRY_HEADER
+
+        pages = make_site(tmp_path / "c")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())
+        pages[0].write_text("---\ntitle: A\n---\n")
+        engine.commit(engine.plan_paths([pages[0]]))
+        journal = tmp_path / "st" / "journal.bin"
+        rest = _ENTRY_HEADER.pack(3, 0, 0, b"x")[8:] + b"\x93\x01\x02"
+        journal.write_bytes(journal.read_bytes() + struct.pack("<II", 3, zlib.crc32(rest)) + rest)
+        state, messages = load_quietly(StateStore(tmp_path / "st"))
+        assert state == State()
+        assert len(messages) == 1
+        assert "journal cannot be decoded" in messages[0]
+
+    def test_kill_during_journal_appends_leaves_a_commit_never_a_torn_one(
+        self, tmp_path: Path
+    ) -> None:
+        """SIGKILL at random moments of journal appends: the store loads, as one commit."""
+        script = textwrap.dedent(
+            f"""
+            from incrbuild._state import FileRecord, State, StateStore
+            store = StateStore({str(tmp_path / "st")!r})
+            files = {{f"f{{i}}": FileRecord(0, i, 0, 0, 0, b"x" * 16) for i in range(20000)}}
+            state = State(root="/r", snapshot_ns=0, commit_id="0", files=files)
+            store.save(state)
+            n = 0
+            while True:
+                n += 1
+                for i in range(n % 50, 20000, 50):
+                    state.files[f"f{{i}}"] = FileRecord(n, i, 0, 0, 0, b"x" * 16)
+                state.snapshot_ns = n
+                state.commit_id = str(n)
+                store.save(state)
+                print(n, flush=True)
+            """
+        )
+        rounds = 0
+        for delay in (0.5, 0.7, 0.9, 1.2):
+            process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            assert process.stdout is not None
+            printed = process.stdout.read().split()
+            state, messages = load_quietly(StateStore(tmp_path / "st"))
+            assert messages == []
+            if not printed:
+                continue
+            rounds += 1
+            n = state.snapshot_ns
+            assert state.commit_id == str(n)
+            assert n >= int(printed[-1])  # every commit reported done is there
+            assert all(r.mtime_ns <= n for r in state.files.values())
+            assert sum(1 for r in state.files.values() if r.mtime_ns == n) == (
+                len(range(n % 50, 20000, 50)) if n else 20000
+            )
+            for name in os.listdir(tmp_path / "st"):
+                assert not name.endswith(".tmp") or name.startswith(".state-")
+        assert rounds >= 1  # at least one kill landed after a commit: the check ran
+
+
+class TestOddInputs:
+    def test_non_utf8_names_are_stored_losslessly(self, tmp_path: Path) -> None:
+        """A file name that is not UTF-8 commits, round-trips exactly, and plans nothing after."""
+        content = tmp_path / "c"
+        make_site(content)
+        odd = content / "s" / os.fsdecode(b"caf\xe9.md")
+        odd.write_text("---\ntitle: Cafe\n---\nbody\n")
+        engine = open_engine(content, state_dir=tmp_path / "st")
+        engine.record_dependencies(odd, [content / os.fsdecode(b"t\xff.html")])
+        engine.commit(engine.plan())
+        state, messages = load_quietly(StateStore(tmp_path / "st"))
+        assert messages == []
+        assert "s/" + os.fsdecode(b"caf\xe9.md") in state.files
+        assert state == engine.load_state()
+        again = open_engine(content, state_dir=tmp_path / "st").plan()
+        assert not again.changes
+        odd.write_text("---\ntitle: Cafe 2\n---\nbody\n")
+        engine.commit(engine.plan_paths([odd]))  # and through the journal
+        assert StateStore(tmp_path / "st").load() == engine.load_state()
+
+    def test_escaping_round_trips_every_string(self) -> None:
+        """Escaped strings come back exactly, including ones that start like an escape."""
+        from incrbuild._state import _escape, _unescape
+
+        for text in ["plain", "caf\udce9", "\ud800x", "\x00start", "", "ünïcode"]:
+            assert _unescape(_escape(text)) == text
+
+    def test_valid_checksum_malformed_front_matter_is_a_full_rebuild(self, tmp_path: Path) -> None:
+        """A page record whose bytes decode as no front matter: a warning, then every page."""
+        import msgspec
+
+        make_site(tmp_path / "c")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())
+        store = StateStore(tmp_path / "st")
+        state = store.load()
+        key = next(iter(state.facts))
+        state.files[key] = msgspec.structs.replace(state.files[key], front_matter=b"\xc1\xc1")
+        StateStore(tmp_path / "st").save(state)  # a fresh store: a whole, well-summed snapshot
+        (tmp_path / "c" / "s" / "p0.md").write_text("---\ntitle: changed\n---\n")
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        with pytest.warns(StateWarning, match="cannot be decoded.*full rebuild"):
+            plan = fresh.plan()
+        assert plan.full
+        assert len(plan.pages) == 5
+        fresh.commit(plan)
+        assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes
+
+    def test_temporaries_of_killed_writers_are_removed_under_the_lock(self, tmp_path: Path) -> None:
+        """``.state-*.tmp`` files left by a killed commit are deleted by the next commit."""
+        make_site(tmp_path / "c")
+        (tmp_path / "st").mkdir()
+        for n in range(3):
+            (tmp_path / "st" / f".state-dead{n}.tmp").write_bytes(b"partial")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())
+        assert sorted(os.listdir(tmp_path / "st")) == ["lock", "state.bin"]
+
+
+class TestRacyRefresh:
+    WINDOW = 300_000_000  # 0.3 s, so the test need not wait 2 s
+
+    def write_and_commit(self, tmp_path: Path) -> list[Path]:
+        pages = make_site(tmp_path / "c", pages=20)
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        engine.commit(engine.plan())  # right after the writes: every record is racy
+        time.sleep(self.WINDOW / 1e9 + 0.05)
+        return pages
+
+    def test_second_noop_plan_digests_nothing_in_process_and_fresh(self, tmp_path: Path) -> None:
+        """The first no-op plan re-checks the racy records and refreshes them, for good."""
+        self.write_and_commit(tmp_path)
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        first = engine.plan()
+        assert first.stats.detector.racy_checks >= 20
+        assert engine.plan().stats.detector.digests == 0
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        assert fresh.plan().stats.detector.digests == 0  # persisted
+
+    def test_refresh_never_hides_a_later_edit(self, tmp_path: Path) -> None:
+        """An in-place rewrite after a refresh (same size and mtime) is still found."""
+        pages = self.write_and_commit(tmp_path)
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        engine.plan()
+        before = pages[3].stat()
+        pages[3].write_text(pages[3].read_text().replace("body", "BODY"))
+        os.utime(pages[3], ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert engine.plan().changes.modified == {pages[3]}
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        assert fresh.plan().changes.modified == {pages[3]}
+
+    def test_refresh_does_not_overwrite_another_writers_commit(self, tmp_path: Path) -> None:
+        """A plan that would refresh, racing a commit of another engine, loses no commit."""
+        pages = self.write_and_commit(tmp_path)
+        slow = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        slow.load_state()
+        other = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        pages[0].write_text("---\ntitle: other\n---\n")
+        other.commit(other.plan())
+        committed = StateStore(tmp_path / "st").current_commit_id()
+        with StateStore(tmp_path / "st").locked():  # the other writer is still busy
+            slow.plan()
+        assert StateStore(tmp_path / "st").current_commit_id() == committed
+        assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes
+
+    def test_plan_never_changes_what_was_committed(self, tmp_path: Path) -> None:
+        """A refresh keeps the commit id and the records' meaning: plans see the same changes."""
+        pages = self.write_and_commit(tmp_path)
+        pages[2].write_text("---\ntitle: pending\n---\n")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        committed = StateStore(tmp_path / "st").current_commit_id()
+        assert engine.plan().changes.modified == {pages[2]}
+        assert engine.plan().changes.modified == {pages[2]}
+        assert StateStore(tmp_path / "st").current_commit_id() == committed
+
+
+class TestNoopWithoutSiteModel:
+    def test_noop_plan_reads_no_page_and_commit_carries_everything(self, tmp_path: Path) -> None:
+        """A no-op plan builds no site model; the site still loads on demand; commit is exact."""
+        pages = make_site(tmp_path / "c")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.record_dependencies(pages[0], [tmp_path / "c" / "s" / "p1.md"])
+        engine.commit(engine.plan())
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        plan = fresh.plan()
+        assert plan.pages == frozenset()
+        assert plan.stats.site_pages == 5
+        assert fresh._site is None  # nothing loaded
+        before = fresh.load_state()
+        fresh.commit(plan)
+        after = StateStore(tmp_path / "st").load()
+        assert after.files == before.files
+        assert after.dependencies == before.dependencies
+        assert len(fresh.site.pages) == 5  # loaded on demand
+        pages[1].write_text("---\ntitle: P1 new\ntags: [t1]\n---\n")
+        assert pages[0] in fresh.plan().pages  # the dependency survived the no-op commit

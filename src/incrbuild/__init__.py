@@ -4,48 +4,57 @@ Start with :class:`Engine`: give it the host's site (anything shaped like
 :class:`SiteLike`), call :meth:`Engine.plan`, render ``plan.pages``, then
 :meth:`Engine.commit`.  Adapters for content trees, in-memory sites and
 Bengal live in :mod:`incrbuild.adapters`.
+
+Every public name is imported on first use (PEP 562), so ``import incrbuild``
+costs next to nothing and a command loads only the modules it needs.
 """
 
 from __future__ import annotations
 
-from incrbuild._detect import (
-    ChangeDetector,
-    ChangeSet,
-    DetectionMode,
-    DetectorStats,
-    content_digest,
-)
-from incrbuild._engine import Engine, SiteLoader
-from incrbuild._errors import (
-    FrontMatterError,
-    IncrbuildError,
-    SourceError,
-    StateLockedError,
-    StateWarning,
-    StateWriteError,
-)
-from incrbuild._parallel import (
-    Backend,
-    Calibration,
-    KindPolicy,
-    ParallelError,
-    ParallelPolicy,
-    WorkloadKind,
-    calibrate,
-)
-from incrbuild._plan import Plan, PlanStats, Reason, ReasonKind, navigation_order_key
-from incrbuild._registry import IndexRegistry, RegistryStats, tags_from_metadata
-from incrbuild._state import StateStore
-from incrbuild._synthetic import SyntheticSite, generate_site
-from incrbuild._watch import (
-    ChangeBatch,
-    ChangeSource,
-    FakeChangeSource,
-    WatchfilesSource,
-    WatchSession,
-    WatchStats,
-)
-from incrbuild.protocols import PageLike, SectionLike, SiteLike
+import importlib
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost more than this module
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the table below serves
+    from typing import Any
+
+    from incrbuild._detect import (
+        ChangeDetector,
+        ChangeSet,
+        DetectionMode,
+        DetectorStats,
+        content_digest,
+    )
+    from incrbuild._engine import Engine, SiteLoader
+    from incrbuild._errors import (
+        FrontMatterError,
+        IncrbuildError,
+        SourceError,
+        StateLockedError,
+        StateWarning,
+        StateWriteError,
+    )
+    from incrbuild._parallel import (
+        Backend,
+        Calibration,
+        KindPolicy,
+        ParallelError,
+        ParallelPolicy,
+        WorkloadKind,
+        calibrate,
+    )
+    from incrbuild._plan import Plan, PlanStats, Reason, ReasonKind, navigation_order_key
+    from incrbuild._registry import IndexRegistry, RegistryStats, tags_from_metadata
+    from incrbuild._state import StateStore
+    from incrbuild._synthetic import SyntheticSite, generate_site
+    from incrbuild._watch import (
+        ChangeBatch,
+        ChangeSource,
+        FakeChangeSource,
+        WatchfilesSource,
+        WatchSession,
+        WatchStats,
+    )
+    from incrbuild.protocols import PageLike, SectionLike, SiteLike
 
 __version__ = "0.1.0"
 
@@ -91,3 +100,63 @@ __all__ = [
     "navigation_order_key",
     "tags_from_metadata",
 ]
+
+#: Which private module defines each public name (a test checks it matches ``__all__``).
+_MODULE_OF: dict[str, str] = {
+    name: module
+    for module, names in {
+        "incrbuild._detect": (
+            "ChangeDetector",
+            "ChangeSet",
+            "DetectionMode",
+            "DetectorStats",
+            "content_digest",
+        ),
+        "incrbuild._engine": ("Engine", "SiteLoader"),
+        "incrbuild._errors": (
+            "FrontMatterError",
+            "IncrbuildError",
+            "SourceError",
+            "StateLockedError",
+            "StateWarning",
+            "StateWriteError",
+        ),
+        "incrbuild._parallel": (
+            "Backend",
+            "Calibration",
+            "KindPolicy",
+            "ParallelError",
+            "ParallelPolicy",
+            "WorkloadKind",
+            "calibrate",
+        ),
+        "incrbuild._plan": ("Plan", "PlanStats", "Reason", "ReasonKind", "navigation_order_key"),
+        "incrbuild._registry": ("IndexRegistry", "RegistryStats", "tags_from_metadata"),
+        "incrbuild._state": ("StateStore",),
+        "incrbuild._synthetic": ("SyntheticSite", "generate_site"),
+        "incrbuild._watch": (
+            "ChangeBatch",
+            "ChangeSource",
+            "FakeChangeSource",
+            "WatchfilesSource",
+            "WatchSession",
+            "WatchStats",
+        ),
+        "incrbuild.protocols": ("PageLike", "SectionLike", "SiteLike"),
+    }.items()
+    for name in names
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module defining public *name* on first use, then cache the name here."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'incrbuild' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

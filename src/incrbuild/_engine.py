@@ -22,11 +22,11 @@ from incrbuild._detect import (
     DetectionMode,
     unchecked_record,
 )
-from incrbuild._errors import StateWarning
+from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
 from incrbuild._paths import absolute, require_absolute
-from incrbuild._plan import Plan, Planner, normalise_metadata
+from incrbuild._plan import Plan, Planner, PlanStats, normalise_metadata
 from incrbuild._registry import IndexRegistry
-from incrbuild._state import FileRecord, State, StateStore, new_commit_id
+from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
 __all__ = ["DEFAULT_STATE_DIR_NAME", "Engine", "SiteLoader"]
@@ -105,7 +105,9 @@ class Engine:
         self._registry: IndexRegistry | None = None if site is None else IndexRegistry(site)
         self._global_keys = frozenset(self.detector.key_for(p) for p in global_inputs)
         self._state: State | None = None
-        self._state_stamp: tuple[int, int, int] | None = None
+        # The detection and state of a no-op plan that skipped loading the site model.
+        self._deferred: tuple[Detection, State] | None = None
+        self._state_stamp: object = None
         self._recorded_lock = threading.Lock()
         self._recorded_deps: dict[str, tuple[str, ...]] = {}
         self._recorded_outputs: dict[str, tuple[str, ...]] = {}
@@ -120,6 +122,8 @@ class Engine:
     @property
     def site(self) -> SiteLike:
         """The current site (after a loader ran, the one it returned)."""
+        if self._site is None and self._deferred is not None:
+            self._load_site(*self._deferred)  # the last plan changed nothing and skipped it
         if self._site is None:
             raise RuntimeError("the site is loaded by the first plan(); call plan() first")
         return self._site
@@ -136,6 +140,7 @@ class Engine:
         require_absolute(site.root_path, "the site's root_path")
         self._site = site
         self._registry = IndexRegistry(site)
+        self._deferred = None
 
     # -- state ----------------------------------------------------------------------
 
@@ -156,7 +161,68 @@ class Engine:
         previous = self.load_state()
         extra = set(previous.dependents) | self._global_keys
         detection = self.detector.detect(previous, extra_keys=extra)
+        try:
+            plan = self._plan_detection(detection, previous, started)
+        except CorruptRecordError as error:
+            return self._plan_without_state(str(error), started)
+        if previous.commit_id and _unchanged(detection):
+            self._refresh_verified(previous, detection)
+        return plan
+
+    def _plan_without_state(self, problem: str, started: int) -> Plan:
+        """Plan as if nothing were stored: the store is corrupt (a full rebuild)."""
+        warnings.warn(
+            f"{self.store.path}: {problem}; treating every file as changed (a full rebuild)",
+            StateWarning,
+            stacklevel=3,
+        )
+        self.store.mark_unusable()
+        previous = self._state = State()
+        if self._loader is not None:
+            self._site = self._registry = None
+        detection = self.detector.detect(previous, extra_keys=self._global_keys)
         return self._plan_detection(detection, previous, started)
+
+    def _refresh_verified(self, state: State, detection: Detection) -> None:
+        """Refresh the records a no-op scan verified, so the next scan trusts their stat.
+
+        What git does for racily clean entries: a file content-checked because it
+        was written close to the last commit (or whose stat changed but not its
+        bytes) gets its record re-stamped with this scan's snapshot.  Sound because
+        the scan stat'ed every file after the snapshot was taken, so any later
+        write gives a ctime at or after it, which the next scan sees as changed or
+        racy.  Done in memory, then persisted as a journal entry under the lock if
+        it is free and no other commit intervened; the commit id stays, since what
+        was built did not change.
+        """
+        floor = detection.snapshot_ns - self.detector.racy_window_ns
+        files = state.files
+        refreshed: dict[str, FileRecord] = {}
+        settled = False
+        for key, record in detection.files.items():
+            known = files.get(key)
+            if record is known:
+                continue
+            if known is not None and not record.front_matter and known.front_matter:
+                record = msgspec.structs.replace(record, front_matter=known.front_matter)
+            refreshed[key] = record
+            settled = settled or (record.mtime_ns < floor and record.ctime_ns < floor)
+        dirs = {k: v for k, v in detection.dirs.items() if state.dirs.get(k) is not v}
+        settled = settled or any(v.stat[0] < floor and v.stat[3] < floor for v in dirs.values())
+        if not settled:
+            return  # nothing would be trusted by the next scan: not worth a write
+        files.update(refreshed)
+        state.dirs.update(dirs)
+        state.snapshot_ns = detection.snapshot_ns
+        if state is not self._state or self._state_file_changed():
+            return
+        try:
+            with self.store.locked(wait=False):
+                if self.store.current_commit_id() == state.commit_id:
+                    self.store.save(state, append_only=True)
+        except (StateLockedError, StateWriteError):
+            return  # another writer is busy, or the store is read-only: memory will do
+        self._state_stamp = self._store_stamp()
 
     def plan_paths(self, paths: Iterable[Path | str]) -> Plan:
         """Plan from the paths a file watcher reported, in time proportional to them.
@@ -187,16 +253,22 @@ class Engine:
     def _state_file_changed(self) -> bool:
         return self._store_stamp() != self._state_stamp
 
-    def _store_stamp(self) -> tuple[int, int, int] | None:
-        """Identify the state file's current version cheaply (``None``: no file)."""
-        try:
-            info = os.stat(self.store.path)
-        except OSError:
-            return None
-        return (info.st_mtime_ns, info.st_size, info.st_ino)
+    def _store_stamp(self) -> object:
+        """Identify the stored state's current version cheaply."""
+        return self.store.stamp()
 
     def _plan_detection(self, detection: Detection, previous: State, started: int) -> Plan:
         pages_read = 0
+        if (
+            self._loader is not None
+            and self._site is None
+            and previous.commit_id
+            and not detection.partial
+            and _unchanged(detection)
+        ):
+            # Nothing changed, so nothing is rebuilt: no site model is needed (a CLI
+            # no-op reads no page and decodes no front matter).
+            return self._unloaded_plan(detection, previous, started)
         if self._loader is not None:
             known: Mapping[Path, Mapping[str, Any]] = (
                 _FactsView(previous.facts, self.detector) if previous.commit_id else {}
@@ -228,6 +300,29 @@ class Engine:
         plan.stats.planning_ns = finished - planning_started
         plan.stats.total_ns = finished - started
         return plan
+
+    def _unloaded_plan(self, detection: Detection, previous: State, started: int) -> Plan:
+        pages = sum(1 for record in previous.files.values() if record.front_matter)
+        stats = PlanStats(detector=detection.stats, site_pages=pages)
+        self._deferred = (detection, previous)
+        stats.total_ns = time.perf_counter_ns() - started
+        return Plan(
+            changes=detection.changes,
+            pages=frozenset(),
+            root=self.content_dir,
+            stats=stats,
+            detection=detection,
+            base=previous,
+        )
+
+    def _load_site(self, detection: Detection, previous: State) -> None:
+        """Build the site model a plan skipped (it changed nothing) when a commit needs it."""
+        assert self._loader is not None
+        self._deferred = None
+        known: Mapping[Path, Mapping[str, Any]] = (
+            _FactsView(previous.facts, self.detector) if previous.commit_id else {}
+        )
+        self.set_site(self._loader(detection.changes, known))
 
     # -- what the build saw ----------------------------------------------------------------
 
@@ -276,10 +371,23 @@ class Engine:
                 state = self._apply_partial(
                     plan, base, recorded_deps, recorded_outputs, failed_keys
                 )
+            elif (
+                self._site is None
+                and not detection.partial
+                and current_id == base_id
+                and base is self._state
+                and _unchanged(detection)
+            ):
+                # A no-op plan that loaded no site model: the state carries over in place.
+                state = self._apply_unchanged(
+                    detection, base, recorded_deps, recorded_outputs, failed_keys
+                )
             else:
                 if detection.partial:
                     base = _copy_state(base)
                     plan = attrs.evolve(plan, detection=_completed(detection, base), base=base)
+                if self._site is None and self._loader is not None:
+                    self._load_site(detection, base)
                 state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
             if current_id != base_id:
                 with warnings.catch_warnings():
@@ -356,6 +464,40 @@ class Engine:
         state.files.update(self._first_seen(recorded_deps, state.files, dropped, detection))
         # snapshot_ns stays that of the last full scan: entries verified since then carry
         # later timestamps and so stay racy (content-checked) until the next full scan.
+        state.commit_id = new_commit_id()
+        return state
+
+    def _apply_unchanged(
+        self,
+        detection: Detection,
+        state: State,
+        recorded_deps: dict[str, tuple[str, ...]],
+        recorded_outputs: dict[str, tuple[str, ...]],
+        failed_keys: set[str],
+    ) -> State:
+        """Commit a detection that found no change onto the in-memory *state*, in place."""
+        files = state.files
+        for key, record in detection.files.items():
+            known = files.get(key)
+            if record is known:
+                continue
+            if known is not None and not record.front_matter and known.front_matter:
+                record = msgspec.structs.replace(record, front_matter=known.front_matter)
+            files[key] = record
+        for key, listing in detection.dirs.items():
+            if state.dirs.get(key) is not listing:
+                state.dirs[key] = listing
+        for key in failed_keys & files.keys():
+            # Still known (so its removal is a change), and checked again next time.
+            files[key] = unchecked_record(files[key])
+        for key, deps in recorded_deps.items():
+            if key in state.facts:
+                self._set_dependencies(state, key, deps)
+        for key, outputs in recorded_outputs.items():
+            if key in state.facts:
+                state.outputs[key] = outputs
+        files.update(self._first_seen(recorded_deps, files, failed_keys, detection))
+        state.snapshot_ns = detection.snapshot_ns
         state.commit_id = new_commit_id()
         return state
 
@@ -451,6 +593,12 @@ class Engine:
             dependents=_invert(dependencies),
             outputs=outputs,
         )
+
+
+def _unchanged(detection: Detection) -> bool:
+    """Whether *detection* found nothing added, modified, removed or unreadable."""
+    changes = detection.changes
+    return not (changes.added or changes.modified or changes.removed or changes.errors)
 
 
 def _with_errors(

@@ -1,12 +1,32 @@
 """The persisted state: fingerprints, directory listings and page facts, as msgspec on disk.
 
-Layout of ``<state_dir>/state.bin``: an 8-byte magic, a little-endian u32
-schema version, the msgpack payload, and a CRC-32 of the payload.  A file
-that is missing, empty, truncated, garbage or of another version is reported
-with a :class:`StateWarning` and read as the empty state, which makes every
-file count as added: the safe direction.  Writes go to a temporary file that
-is fsynced and renamed over the old one, under an inter-process lock, so a
-reader sees the old state or the new one, never a torn one.
+Like git's split index, the store is a base snapshot plus an append-only journal,
+so a commit costs what it changed, not what the site holds:
+
+- ``state.bin``: an 8-byte magic, little-endian u32 schema version and flags,
+  the commit id (32 bytes, NUL-padded, so a writer checks for a concurrent
+  commit without decoding), an 8-byte token naming this snapshot, the msgpack
+  payload, and a CRC-32 of everything after the magic.
+- ``journal.bin``: a magic, the version, the token of the snapshot it extends,
+  then one entry per later commit: u32 length, u32 CRC-32, u32 flags, the
+  commit id, and the msgpack of the records that commit set or dropped.
+
+A commit whose state was loaded (or saved) by this store appends one entry and
+fsyncs it; a commit that rebuilt the whole state, or a journal grown past a
+quarter of the snapshot, writes a new snapshot to a temporary file that is
+fsynced and renamed over the old one (which orphans the old journal: its token
+no longer matches).  All writes happen under an inter-process lock.  A reader
+sees the old state or the new one, never a torn one: an entry cut short by a
+killed writer fails its checksum and is ignored, and the next append writes over
+it.  A snapshot or entry that is missing, empty, truncated, garbage, of another
+version, or well-checksummed but undecodable is reported with a
+:class:`StateWarning` and read as the empty state, which makes every file count
+as added: the safe direction.
+
+Keys are POSIX paths relative to the content root as ``os`` gives them: a name
+that is not UTF-8 holds lone surrogates (``surrogateescape``), which msgpack
+cannot carry, so such strings are stored escaped (a NUL, which no path holds,
+then their bytes as Latin-1) and restored exactly on load.
 """
 
 from __future__ import annotations
@@ -20,9 +40,9 @@ import tempfile
 import time
 import warnings
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final, final
+from typing import Any, Final, TypeVar, final
 
 import msgspec
 
@@ -30,6 +50,7 @@ from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CorruptRecordError",
     "DirRecord",
     "FileRecord",
     "PageRecords",
@@ -38,15 +59,30 @@ __all__ = [
     "StateStore",
 ]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 _MAGIC: Final = b"INCRBLD\x00"
-_HEADER = struct.Struct("<8sI")
+_JOURNAL_MAGIC: Final = b"INCRJNL\x00"
+_ID_SIZE: Final = 32
+_HEADER = struct.Struct(f"<8sII{_ID_SIZE}s8s")
 _TRAILER = struct.Struct("<I")
+_JOURNAL_HEADER = struct.Struct("<8sI8s")
+_ENTRY_HEADER = struct.Struct(f"<III{_ID_SIZE}s")
+_ESCAPED: Final = 1  # flag: some strings are stored escaped
+_ESCAPE: Final = "\x00"
+#: A journal is compacted into a new snapshot once it outgrows this and a quarter of the snapshot.
+_MIN_JOURNAL_BYTES: Final = 64 * 1024
 STATE_FILE_NAME: Final = "state.bin"
+JOURNAL_FILE_NAME: Final = "journal.bin"
 LOCK_FILE_NAME: Final = "lock"
+_TEMP_PREFIX: Final = ".state-"
+_TEMP_SUFFIX: Final = ".tmp"
 
 #: ``(mtime_ns, size, inode, ctime_ns, mode)`` as ``os.stat`` reports them.
 StatTuple = tuple[int, int, int, int, int]
+
+
+class CorruptRecordError(ValueError):
+    """A stored record passed its checksum but cannot be decoded: the store is unusable."""
 
 
 class FileRecord(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_defaults=True):
@@ -82,7 +118,10 @@ class FileRecord(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_de
         """The page's front matter, decoded afresh on each access (``{}`` if not a page)."""
         if not self.front_matter:
             return {}
-        return _METADATA_DECODER.decode(self.front_matter)
+        try:
+            return _METADATA_DECODER.decode(self.front_matter)
+        except msgspec.DecodeError as error:
+            raise CorruptRecordError(f"a stored page record cannot be decoded: {error}") from None
 
     @property
     def stat(self) -> StatTuple:
@@ -141,49 +180,289 @@ class State(msgspec.Struct, kw_only=True):
         return PageRecords(self.files)
 
 
+_TABLES: Final = ("files", "dirs", "dependencies", "dependents", "outputs")
+
+
+class _Delta(msgspec.Struct, array_like=True, gc=False):
+    """One journal entry: a commit's scalars and the records it set (or dropped: ``None``)."""
+
+    root: str
+    snapshot_ns: int
+    commit_id: str
+    files: dict[str, FileRecord | None]
+    dirs: dict[str, DirRecord | None]
+    dependencies: dict[str, tuple[str, ...] | None]
+    dependents: dict[str, tuple[str, ...] | None]
+    outputs: dict[str, tuple[str, ...] | None]
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _TrackedDict(dict[_K, _V]):
+    """A dict that remembers the keys set or removed since the store last wrote it.
+
+    The store hands these out in the states it loads and saves, so the next save
+    can journal just those keys.  Reads run at C speed; only writes pay.
+    """
+
+    __slots__ = ("changed", "cleared")
+
+    def __init__(self, items: Mapping[_K, _V]) -> None:
+        super().__init__(items)
+        self.changed: set[_K] = set()
+        self.cleared = False
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        self.changed.add(key)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: _K) -> None:
+        self.changed.add(key)
+        dict.__delitem__(self, key)
+
+    def pop(self, key: _K, *default: Any) -> Any:
+        self.changed.add(key)
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[_K, _V]:
+        item = dict.popitem(self)
+        self.changed.add(item[0])
+        return item
+
+    def setdefault(self, key: _K, default: Any = None) -> Any:
+        self.changed.add(key)
+        return dict.setdefault(self, key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        items: dict[_K, _V] = dict(*args, **kwargs)
+        self.changed.update(items)
+        dict.update(self, items)
+
+    def __ior__(self, other: Any) -> _TrackedDict[_K, _V]:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def clear(self) -> None:
+        self.cleared = True
+        dict.clear(self)
+
+
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(State)
+_DELTA_DECODER = msgspec.msgpack.Decoder(_Delta)
 _METADATA_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
 
 
-def encode_state(state: State) -> bytes:
-    """Serialise *state* with header and checksum."""
-    payload = _ENCODER.encode(state)
-    return _HEADER.pack(_MAGIC, SCHEMA_VERSION) + payload + _TRAILER.pack(zlib.crc32(payload))
+# -- strings that msgpack cannot carry ------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    """*text* if UTF-8 can encode it (and it does not start like an escape), else escaped."""
+    if not text.startswith(_ESCAPE):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return text
+    return _ESCAPE + text.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+def _unescape(text: str) -> str:
+    if text.startswith(_ESCAPE):
+        return text[1:].encode("latin-1").decode("utf-8", "surrogatepass")
+    return text
+
+
+def _convert_strings(tables: State | _Delta, convert: Callable[[str], str]) -> None:
+    """Apply *convert* to every path-like string of *tables* (keys, listings, dependencies)."""
+    tables.root = convert(tables.root)
+    tables.commit_id = convert(tables.commit_id)
+
+    def names(values: Any) -> Any:
+        return None if values is None else tuple(map(convert, values))
+
+    def listing(record: DirRecord | None) -> DirRecord | None:
+        if record is None:
+            return None
+        return DirRecord(record.stat, names(record.files), names(record.dirs))
+
+    setattr(tables, "files", {convert(k): v for k, v in tables.files.items()})  # noqa: B010
+    setattr(tables, "dirs", {convert(k): listing(v) for k, v in tables.dirs.items()})  # noqa: B010
+    for name in ("dependencies", "dependents", "outputs"):
+        table = getattr(tables, name)
+        setattr(tables, name, {convert(k): names(v) for k, v in table.items()})
+
+
+def _encode_tables(tables: State | _Delta) -> tuple[bytes, int]:
+    """msgpack of *tables* and its flags; strings msgpack cannot carry are escaped (rare)."""
+    try:
+        return _ENCODER.encode(tables), 0
+    except UnicodeEncodeError:
+        pass
+    copy = msgspec.structs.replace(tables)
+    _convert_strings(copy, _escape)
+    return _ENCODER.encode(copy), _ESCAPED
+
+
+# -- the snapshot -----------------------------------------------------------------------------
+
+
+def _id_bytes(commit_id: str) -> bytes:
+    raw = commit_id.encode("utf-8", "surrogatepass")
+    return raw if len(raw) <= _ID_SIZE else b""  # too long for the header: read from the payload
+
+
+def encode_state(state: State, token: bytes = b"\x00" * 8) -> bytes:
+    """Serialise *state* as a snapshot with header and checksum."""
+    payload, flags = _encode_tables(state)
+    body = _HEADER.pack(_MAGIC, SCHEMA_VERSION, flags, _id_bytes(state.commit_id), token)[8:]
+    body += payload
+    return _MAGIC + body + _TRAILER.pack(zlib.crc32(body))
+
+
+def _check_header(data: bytes, magic: bytes, what: str, minimum: int) -> None:
+    if not data:
+        raise ValueError(f"the {what} is empty")
+    if len(data) < minimum:
+        raise ValueError(f"the {what} is truncated")
+    if data[:8] != magic:
+        raise ValueError(f"the {what} is not an incrbuild state (bad magic bytes)")
+    (version,) = struct.unpack_from("<I", data, 8)
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"the {what} has schema version {version}, expected {SCHEMA_VERSION}")
+
+
+def _decode_snapshot(data: bytes) -> tuple[State, bytes]:
+    """Parse a snapshot: ``(state, token)``; raise ``ValueError`` saying what is wrong."""
+    _check_header(data, _MAGIC, "state file", _HEADER.size + _TRAILER.size)
+    _, _, flags, _, token = _HEADER.unpack_from(data)
+    body = memoryview(data)[8 : len(data) - _TRAILER.size]
+    (checksum,) = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)
+    if zlib.crc32(body) != checksum:
+        raise ValueError("the state file is truncated or corrupt (checksum mismatch)")
+    try:
+        state = _DECODER.decode(memoryview(data)[_HEADER.size : len(data) - _TRAILER.size])
+    except msgspec.DecodeError as error:
+        raise ValueError(f"the state file cannot be decoded: {error}") from None
+    if flags & _ESCAPED:
+        _convert_strings(state, _unescape)
+    return state, token
 
 
 def decode_state(data: bytes) -> State:
     """Parse bytes written by :func:`encode_state`; raise ``ValueError`` saying what is wrong."""
-    if not data:
-        raise ValueError("the state file is empty")
-    if len(data) < _HEADER.size + _TRAILER.size:
-        raise ValueError("the state file is truncated")
-    magic, version = _HEADER.unpack_from(data)
-    if magic != _MAGIC:
-        raise ValueError("the state file is not an incrbuild state (bad magic bytes)")
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"the state file has schema version {version}, expected {SCHEMA_VERSION}")
-    payload = memoryview(data)[_HEADER.size : len(data) - _TRAILER.size]
-    (checksum,) = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)
-    if zlib.crc32(payload) != checksum:
-        raise ValueError("the state file is truncated or corrupt (checksum mismatch)")
+    return _decode_snapshot(data)[0]
+
+
+# -- the journal ------------------------------------------------------------------------------
+
+
+@final
+class _Journal(msgspec.Struct, frozen=True):
+    """What a read of ``journal.bin`` found for one snapshot token."""
+
+    entries: tuple[tuple[int, bytes], ...]  # (flags, payload) of each valid entry, in order
+    end: int  # offset just past the last valid entry (0: no valid header for this token)
+    last_id: str | None  # commit id of the last valid entry
+
+
+def _scan_journal(header: bytes, data: bytes, token: bytes, start: int = 0) -> _Journal:
+    """The valid entries of a journal extending snapshot *token*.
+
+    *header* is the journal's first bytes; *data* its bytes from offset *start*
+    on (0: the whole file).  A short or mis-checksummed entry ends the scan: it
+    is the torn tail of a killed append, never a commit.
+    """
+    if len(header) < _JOURNAL_HEADER.size or _JOURNAL_HEADER.unpack_from(header) != (
+        _JOURNAL_MAGIC,
+        SCHEMA_VERSION,
+        token,
+    ):
+        return _Journal((), 0, None)
+    offset = _JOURNAL_HEADER.size - start if start < _JOURNAL_HEADER.size else 0
+    entries: list[tuple[int, bytes]] = []
+    last_id: str | None = None
+    view = memoryview(data)
+    while offset + _ENTRY_HEADER.size <= len(data):
+        length, checksum, flags, raw_id = _ENTRY_HEADER.unpack_from(data, offset)
+        begin = offset + _ENTRY_HEADER.size
+        payload = view[begin : begin + length]
+        if len(payload) < length or zlib.crc32(view[offset + 8 : begin + length]) != checksum:
+            break
+        entries.append((flags, bytes(payload)))
+        last_id = raw_id.rstrip(b"\x00").decode("utf-8", "surrogatepass")
+        offset = begin + length
+    return _Journal(tuple(entries), start + offset, last_id)
+
+
+def _entry_bytes(delta: _Delta) -> bytes:
+    payload, flags = _encode_tables(delta)
+    rest = _ENTRY_HEADER.pack(len(payload), 0, flags, _id_bytes(delta.commit_id))[8:] + payload
+    return struct.pack("<II", len(payload), zlib.crc32(rest)) + rest
+
+
+def _apply_entry(state: State, flags: int, payload: bytes) -> None:
     try:
-        return _DECODER.decode(payload)
+        delta = _DELTA_DECODER.decode(payload)
     except msgspec.DecodeError as error:
-        raise ValueError(f"the state file cannot be decoded: {error}") from None
+        raise ValueError(f"the state journal cannot be decoded: {error}") from None
+    if flags & _ESCAPED:
+        _convert_strings(delta, _unescape)
+    state.root = delta.root
+    state.snapshot_ns = delta.snapshot_ns
+    state.commit_id = delta.commit_id
+    for name in _TABLES:
+        table: dict[str, Any] = getattr(state, name)
+        for key, value in getattr(delta, name).items():
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+@final
+class _Mark(msgspec.Struct, frozen=True):
+    """Where the store's files stood after this store last read or wrote them."""
+
+    token: bytes
+    snapshot_bytes: int
+    journal_end: int
+    commit_id: str
 
 
 @final
 class StateStore:
-    """Loads and atomically saves the :class:`State` kept in one state directory."""
+    """Loads the :class:`State` kept in one state directory and saves it atomically.
+
+    A state this store loaded or saved is *live*: its tables remember what was
+    changed since, so saving it again appends just that to the journal.
+    """
 
     def __init__(self, state_dir: Path | str, *, lock_timeout: float = 30.0) -> None:
         self.state_dir = Path(state_dir)
         self.lock_timeout = lock_timeout
         self.path = self.state_dir / STATE_FILE_NAME
+        self.journal_path = self.state_dir / JOURNAL_FILE_NAME
+        self._live: State | None = None
+        self._mark: _Mark | None = None
+        self._unusable: bytes | None = None  # token of a snapshot found unusable
+
+    # -- reading ------------------------------------------------------------------------
 
     def load(self) -> State:
         """Return the stored state, or an empty one (with a :class:`StateWarning`) if unusable."""
+        self._live = self._mark = None
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -192,17 +471,78 @@ class StateStore:
             self._warn(f"cannot read {self.path}: {error.strerror}")
             return State()
         try:
-            return decode_state(data)
+            state, token = _decode_snapshot(data)
+            journal = _scan_journal(*self._read_journal(), token)
+            for flags, payload in journal.entries:
+                _apply_entry(state, flags, payload)
         except ValueError as error:
+            self.mark_unusable(data)
             self._warn(f"{self.path}: {error}")
             return State()
+        self._make_live(state, _Mark(token, len(data), journal.end, state.commit_id))
+        return state
+
+    def mark_unusable(self, data: bytes | None = None) -> None:
+        """Remember that the stored state (snapshot bytes *data*, else the file's) is unusable.
+
+        Its commit id then reads as "" (no commit), as a state read as empty has,
+        so the next commit replaces it instead of merging with it.
+        """
+        if data is None:
+            try:
+                with open(self.path, "rb") as handle:
+                    data = handle.read(_HEADER.size)
+            except OSError:
+                return
+        self._live = self._mark = None
+        if len(data) >= _HEADER.size:
+            self._unusable = _HEADER.unpack_from(data)[4]
+
+    def _read_journal(self, start: int = 0) -> tuple[bytes, bytes]:
+        """The journal's header bytes and its bytes from *start* on (empty if unreadable)."""
+        try:
+            with open(self.journal_path, "rb") as handle:
+                if not start:
+                    data = handle.read()
+                    return data[: _JOURNAL_HEADER.size], data
+                header = handle.read(_JOURNAL_HEADER.size)
+                handle.seek(start)
+                return header, handle.read()
+        except OSError:
+            return b"", b""
 
     def current_commit_id(self) -> str:
-        """Return the commit id of the stored state ("" if none or unusable), without warnings."""
+        """Return the commit id on disk ("" if none or unusable), reading headers, not records."""
         try:
-            return decode_state(self.path.read_bytes()).commit_id
-        except (OSError, ValueError):
+            with open(self.path, "rb") as handle:
+                header = handle.read(_HEADER.size)
+        except OSError:
             return ""
+        if len(header) < _HEADER.size:
+            return ""
+        magic, version, _, raw_id, token = _HEADER.unpack(header)
+        if magic != _MAGIC or version != SCHEMA_VERSION or token == self._unusable:
+            return ""
+        mark = self._mark
+        # Entries before our mark cannot change (the journal of one token is append-only),
+        # so only what others appended since is read.
+        start = mark.journal_end if mark is not None and mark.token == token else 0
+        journal = _scan_journal(*self._read_journal(start), token, start)
+        if journal.last_id is not None:
+            return journal.last_id
+        if start and mark is not None:
+            return mark.commit_id
+        if not raw_id.rstrip(b"\x00"):
+            try:
+                commit_id: str = decode_state(self.path.read_bytes()).commit_id
+            except (OSError, ValueError):
+                return ""
+            return commit_id
+        return bytes(raw_id).rstrip(b"\x00").decode("utf-8", "surrogatepass")
+
+    def stamp(self) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
+        """Identify the stored state's current version cheaply (changes with every write)."""
+        return (_stat_key(self.path), _stat_key(self.journal_path))
 
     @staticmethod
     def _warn(message: str) -> None:
@@ -212,12 +552,82 @@ class StateStore:
             stacklevel=3,
         )
 
-    def save(self, state: State) -> None:
-        """Write *state* atomically: temp file, fsync, rename, fsync of the directory."""
-        data = encode_state(state)
+    # -- writing ------------------------------------------------------------------------
+
+    def save(self, state: State, *, append_only: bool = False) -> bool:
+        """Write *state* atomically; return whether it was written.
+
+        A live state whose store files nobody else changed since is appended to the
+        journal (what changed, not the whole state); anything else is written as a
+        new snapshot, unless *append_only*, in which case nothing is written.
+        """
+        if self._append(state):
+            return True
+        if append_only:
+            return False
+        self._write_snapshot(state)
+        return True
+
+    def _append(self, state: State) -> bool:
+        mark = self._mark
+        if state is not self._live or mark is None:
+            return False
+        tables = [getattr(state, name) for name in _TABLES]
+        if not all(isinstance(t, _TrackedDict) and not t.cleared for t in tables):
+            return False
+        delta = _Delta(
+            state.root,
+            state.snapshot_ns,
+            state.commit_id,
+            *({key: table.get(key) for key in table.changed} for table in tables),
+        )
+        entry = _entry_bytes(delta)
+        if mark.journal_end + len(entry) > max(_MIN_JOURNAL_BYTES, mark.snapshot_bytes // 4):
+            return False  # time to compact
+        if self.current_commit_id() != mark.commit_id or _stat_key(self.path) is None:
+            return False  # someone else wrote: not ours to extend
+        # Check the snapshot is still the one we extend (its header token).
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(_HEADER.size)
+        except OSError:
+            return False
+        if len(header) < _HEADER.size or _HEADER.unpack(header)[4] != mark.token:
+            return False
+        created = not self.journal_path.exists()
+        try:
+            fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT | _CLOEXEC, 0o644)
+        except OSError as error:
+            raise StateWriteError(f"cannot write {self.journal_path}: {error.strerror}") from None
+        try:
+            if mark.journal_end:
+                offset, data = mark.journal_end, entry
+            else:  # a journal of an older snapshot (or none): start it afresh
+                offset = 0
+                data = _JOURNAL_HEADER.pack(_JOURNAL_MAGIC, SCHEMA_VERSION, mark.token) + entry
+            os.pwrite(fd, data, offset)
+            os.ftruncate(fd, offset + len(data))  # drop a torn tail past the new entry
+            os.fsync(fd)
+        except OSError as error:
+            raise StateWriteError(f"cannot write {self.journal_path}: {error.strerror}") from None
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_directory(self.state_dir)
+        for table in tables:
+            table.changed.clear()
+        self._mark = _Mark(mark.token, mark.snapshot_bytes, offset + len(data), state.commit_id)
+        return True
+
+    def _write_snapshot(self, state: State) -> None:
+        """Write *state* as a new snapshot: temp file, fsync, rename, fsync of the directory."""
+        token = secrets.token_bytes(8)
+        data = encode_state(state, token)
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.state_dir)
+            fd, temp_name = tempfile.mkstemp(
+                prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.state_dir
+            )
         except OSError as error:
             raise StateWriteError(
                 f"cannot write state in {self.state_dir}: {error.strerror}"
@@ -233,10 +643,27 @@ class StateStore:
                 os.unlink(temp_name)
             raise StateWriteError(f"cannot write {self.path}: {error.strerror}") from None
         _fsync_directory(self.state_dir)
+        self._make_live(state, _Mark(token, len(data), 0, state.commit_id))
+
+    def _make_live(self, state: State, mark: _Mark) -> None:
+        """Make *state*'s tables track changes from here on (a copy unless they already do)."""
+        for name in _TABLES:
+            table = getattr(state, name)
+            if isinstance(table, _TrackedDict) and not table.cleared:
+                table.changed.clear()
+            else:
+                setattr(state, name, _TrackedDict(table))
+        self._live = state
+        self._mark = mark
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the state directory's inter-process lock for the duration of the block."""
+    def locked(self, *, wait: bool = True) -> Iterator[None]:
+        """Hold the state directory's inter-process lock for the duration of the block.
+
+        Without *wait*, raise :class:`StateLockedError` at once if another holds it.
+        Temporary files found under the lock were left by a writer killed before
+        its rename (writers hold the lock), so they are deleted.
+        """
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             handle = open(self.state_dir / LOCK_FILE_NAME, "a+b")  # noqa: SIM115
@@ -245,11 +672,31 @@ class StateStore:
                 f"cannot lock state in {self.state_dir}: {error.strerror}"
             ) from None
         with handle:
-            _acquire(handle.fileno(), self.lock_timeout, self.state_dir)
+            _acquire(handle.fileno(), self.lock_timeout if wait else 0.0, self.state_dir)
             try:
+                remove_stale_temporaries(self.state_dir)
                 yield
             finally:
                 _release(handle.fileno())
+
+
+_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
+
+
+def remove_stale_temporaries(state_dir: Path) -> int:
+    """Delete the temporary snapshots killed writers left in *state_dir*; return how many.
+
+    Call it only with the lock held: writers write temporaries under the lock,
+    so any found then belongs to a writer that died before its rename.
+    """
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(state_dir) as entries:
+        for entry in entries:
+            if entry.name.startswith(_TEMP_PREFIX) and entry.name.endswith(_TEMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
 
 
 def new_commit_id() -> str:

@@ -1,0 +1,36 @@
+"""``import incrbuild`` is cheap: every public name is imported on first use (PEP 562)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import incrbuild
+
+
+def test_the_lazy_table_serves_exactly_all() -> None:
+    """Each name in ``__all__`` has a defining module, and the table names nothing else."""
+    assert sorted(incrbuild._MODULE_OF) == sorted(incrbuild.__all__)
+    for name, module in incrbuild._MODULE_OF.items():
+        assert getattr(importlib.import_module(module), name) is getattr(incrbuild, name)
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    """A name the package does not export is an AttributeError, as without the table."""
+    with pytest.raises(AttributeError, match="no_such_name"):
+        incrbuild.no_such_name  # noqa: B018
+
+
+def test_plain_import_loads_no_private_module_or_heavy_dependency() -> None:
+    """A fresh ``import incrbuild`` imports none of the package's modules or dependencies."""
+    code = (
+        "import sys, incrbuild; "
+        "print(sorted(m for m in sys.modules if m.startswith('incrbuild.') or m.split('.')[0] in "
+        "('attrs', 'attr', 'msgspec', 'yaml', 'concurrent', 'logging', 'multiprocessing', "
+        "'typing')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
