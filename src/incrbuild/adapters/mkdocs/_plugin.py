@@ -1,0 +1,580 @@
+"""The ``incrbuild`` MkDocs plugin: ``--dirty`` builds that equal a clean build.
+
+How one warm (dirty) build goes, event by event (all handlers run after other
+plugins' except where noted):
+
+``on_config``
+    digest every configuration key; start recording ``pymdownx.snippets`` lookups.
+``on_files``
+    a site directory MkDocs left non-empty means a dirty build; record link lookups.
+``on_nav``
+    the engine plans: the change detector finds what changed in ``docs_dir`` and in
+    every recorded input outside it (templates, snippets); the loader converts the
+    Markdown of changed pages and of pages whose recorded inputs changed (so their
+    new titles are known); :class:`~._rules.NavigationRule` and
+    :class:`~._rules.ConfigRule` add every page when the nav as shown or a
+    template-visible setting changed.  Pages left out get the title the last build
+    gave them (MkDocs would leave ``None``), and each File's ``is_modified`` answers
+    from the plan instead of from mtimes.
+``on_env``
+    switch ``is_modified`` to the render decision; record the templates each page loads.
+``on_page_context`` / ``on_post_page``
+    collect the search entries and recorded inputs of each rendered page.
+``on_post_build`` (before ``search`` writes its index)
+    put the remembered search entries of skipped pages back in build order, delete
+    outputs no file produces any more, commit the engine's state and the memory.
+
+Anything the plugin cannot vouch for (another MkDocs release, a plugin or hook it
+does not know that takes part in building pages, no usable memory) makes it clean
+the site directory and let MkDocs build everything: never a stale page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import mkdocs
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.plugins import BasePlugin, event_priority
+
+from incrbuild._detect import ChangeSet
+from incrbuild._engine import Engine
+from incrbuild._plan import Plan, Reason
+from incrbuild.adapters.mkdocs._config import ConfigImpact, config_digests, config_impact
+from incrbuild.adapters.mkdocs._memory import BuildMemory, PageMemory, load_memory, save_memory
+from incrbuild.adapters.mkdocs._reads import ReadRecorder
+from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, nav_signature
+from incrbuild.adapters.simple import SimplePage, SimpleSite
+
+__all__ = ["SUPPORTED_MKDOCS", "IncrbuildPlugin", "IncrbuildPluginConfig"]
+
+log = logging.getLogger("mkdocs.plugins.incrbuild")
+
+#: The MkDocs release line whose build loop this plugin is written against.
+SUPPORTED_MKDOCS: Final = "1.6."
+#: Plugin events that cannot change what is written for a page.
+_HARMLESS_EVENTS: Final = frozenset(
+    {"on_startup", "on_shutdown", "on_serve", "on_config", "on_build_error"}
+)
+_BUILD_EVENTS: Final = (
+    "on_pre_build",
+    "on_files",
+    "on_nav",
+    "on_env",
+    "on_post_build",
+    "on_pre_template",
+    "on_template_context",
+    "on_post_template",
+    "on_pre_page",
+    "on_page_read_source",
+    "on_page_markdown",
+    "on_page_content",
+    "on_page_context",
+    "on_post_page",
+)
+
+
+class IncrbuildPluginConfig(Config):  # type: ignore[no-untyped-call]
+    """Options (none needed): where the state lives."""
+
+    state_dir = c.Type(str, default=".incrbuild")
+    """Relative to the directory of ``mkdocs.yml``."""
+
+
+class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-untyped-call]
+    """Makes ``mkdocs build --dirty`` and ``mkdocs serve --dirty`` rebuild what changed, exactly."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self._engine: Engine | None = None
+        self._engine_key: tuple[Path, Path] | None = None
+        self._build: _Build | None = None
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        """Defined so that ``mkdocs serve`` keeps this instance (and its engine) across rebuilds."""
+
+    def on_shutdown(self) -> None:
+        """Forget the engine at the end of ``mkdocs serve``."""
+        self._finish_build()
+        self._engine = None
+
+    @event_priority(-100)
+    def on_config(self, config: Any) -> Any:
+        """Start a build: digest the configuration, start recording snippet lookups."""
+        self._finish_build()
+        config_file = Path(config.config_file_path or "mkdocs.yml").resolve()
+        docs_dir = Path(config.docs_dir).resolve()
+        state_dir = config_file.parent / self.config.state_dir
+        key = (docs_dir, state_dir.resolve())
+        if self._engine is None or self._engine_key != key:
+            loader = _PageLoader()
+            self._engine = Engine(loader=loader, content_dir=docs_dir, state_dir=state_dir)
+            self._engine_key = key
+        build = _Build(self._engine, config, config_file, docs_dir, state_dir)
+        build.digests = config_digests(config)
+        build.unsupported = _unsupported_reason(config, self)
+        self._build = build
+        build.stack.enter_context(build.recorder.watching_snippets())
+        return config
+
+    @event_priority(-100)
+    def on_files(self, files: Any, *, config: Any) -> Any:
+        """Tell a dirty build from a clean one; record link lookups."""
+        build = self._require()
+        site_dir = Path(config.site_dir)
+        build.dirty = site_dir.is_dir() and any(os.scandir(site_dir))
+        build.files = files
+        build.recorder.watch_files(files)
+        return files
+
+    @event_priority(-100)
+    def on_nav(self, nav: Any, *, config: Any, files: Any) -> Any:
+        """Plan the build and make MkDocs follow the plan."""
+        build = self._require()
+        build.nav = nav
+        build.plan_build()
+        return nav
+
+    @event_priority(100)
+    def on_pre_page(self, page: Any, *, config: Any, files: Any) -> Any:
+        """Attribute the reads of the Markdown conversion that starts to *page*."""
+        self._require().recorder.begin(page.file.src_uri, fresh=True)
+        return page
+
+    @event_priority(-100)
+    def on_page_content(self, html: str, *, page: Any, config: Any, files: Any) -> str:
+        """The Markdown conversion of *page* is over."""
+        self._require().recorder.end()
+        return html
+
+    @event_priority(-100)
+    def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
+        """Switch to rendering: ``is_modified`` now answers "render this page?"."""
+        build = self._require()
+        build.phase = _Phase.RENDER
+        build.recorder.watch_environment(env)
+        build.search_mark = 0
+        return env
+
+    @event_priority(-100)
+    def on_page_context(self, context: Any, *, page: Any, config: Any, nav: Any) -> Any:
+        """Collect the search entries of *page*; attribute template loads to it."""
+        build = self._require()
+        build.recorder.begin(page.file.src_uri, fresh=False)
+        template = page.meta.get("template", "main.html")
+        build.recorder.add_template(template, build.recorder_search_path())
+        search = build.search_index()
+        if search is not None:
+            entries = search._entries
+            fresh = entries[build.search_mark :]
+            build.search_entries[page.file.src_uri] = [dict(e) for e in fresh]
+            build.search_mark = len(entries)
+        return context
+
+    @event_priority(-100)
+    def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
+        """Record what *page* read, and remember its title."""
+        build = self._require()
+        build.recorder.end()
+        build.rendered.append(page)
+        return output
+
+    @event_priority(100)
+    def on_post_build(self, *, config: Any) -> None:
+        """Restore skipped pages' search entries, delete stale outputs, commit."""
+        build = self._require()
+        try:
+            build.finish()
+        finally:
+            self._finish_build()
+
+    def on_build_error(self, *, error: Exception) -> None:
+        """A failed build commits nothing: the next one plans from the last success."""
+        self._finish_build()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _require(self) -> _Build:
+        if self._build is None:
+            raise RuntimeError("incrbuild: a build event came before on_config")
+        return self._build
+
+    def _finish_build(self) -> None:
+        if self._build is not None:
+            self._build.stack.close()
+            self._build = None
+
+
+class _Phase:
+    POPULATE = "populate"
+    RENDER = "render"
+
+
+class _Build:
+    """Everything one MkDocs build needs from the plugin."""
+
+    def __init__(
+        self, engine: Engine, config: Any, config_file: Path, docs_dir: Path, state_dir: Path
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.config_file = config_file
+        self.docs_dir = docs_dir
+        self.state_dir = state_dir
+        self.site_dir = Path(config.site_dir)
+        self.stack = contextlib.ExitStack()
+        self.recorder = ReadRecorder(docs_dir)
+        self.digests: dict[str, str] = {}
+        self.unsupported: str | None = None
+        self.dirty = False
+        self.files: Any = None
+        self.nav: Any = None
+        self.plan: Plan | None = None
+        self.memory: BuildMemory | None = None
+        self.phase = _Phase.POPULATE
+        self.populate: set[str] = set()
+        self.render: set[str] = set()
+        self.copy: set[str] = set()
+        self.populated: set[str] = set()
+        self.full = True
+        self.render_order: list[Any] = []
+        self.rendered: list[Any] = []
+        self.search_entries: dict[str, list[dict[str, Any]]] = {}
+        self.search_mark = 0
+        self.reasons: dict[Path, list[Reason]] = {}
+
+    # -- planning ----------------------------------------------------------------------
+
+    def plan_build(self) -> None:
+        files = self.files
+        docs = {Path(f.abs_src_path): f for f in files.documentation_pages() if f.abs_src_path}
+        for file in docs.values():
+            if file.page is None:  # `not_in_nav` pages: MkDocs makes the same Page later
+                from mkdocs.structure.pages import Page
+
+                Page(None, file, self.config)
+        loader = self.engine._loader
+        assert isinstance(loader, _PageLoader)
+        memory = load_memory(self.state_dir)
+        if memory is not None and self.engine.load_state().commit_id != memory.engine_commit:
+            memory = None
+        fallback = self.unsupported
+        if fallback is None and memory is None and self.dirty:
+            fallback = "no memory of a previous build with incrbuild"
+        if fallback is None and memory is not None and memory.mkdocs_version != mkdocs.__version__:
+            fallback = f"MkDocs changed from {memory.mkdocs_version} to {mkdocs.__version__}"
+        impact, keys = config_impact(memory.config if memory else {}, self.digests)
+        if fallback is None and memory is not None and impact is ConfigImpact.FULL:
+            fallback = f"{self.config_file.name} changed ({keys})"
+        incremental = self.dirty and fallback is None and self.unsupported is None
+        loader.prepare(self, docs, memory, populate=incremental)
+        self.memory = memory
+        self.plan = plan = self.engine.plan()
+        if not self.dirty:
+            return  # a clean build: MkDocs builds everything; we only record
+        if not incremental:
+            assert fallback is not None
+            log.warning(
+                "incrbuild: %s; building everything (the site directory is cleaned first)",
+                fallback,
+            )
+            _clean_directory(self.site_dir)
+            self._mark_everything(files)
+            return
+        assert memory is not None
+        pages = tuple(sorted(docs))
+        render = set(loader.populated)
+        reasons: dict[Path, list[Reason]] = {}
+        for path in plan.pages:
+            if path in docs:
+                render.add(docs[path].src_uri)
+        for file in docs.values():
+            if file.src_uri not in memory.pages or not os.path.isfile(file.abs_dest_path):
+                render.add(file.src_uri)  # never built, or its output went missing
+        new_nav = nav_signature(self.nav, lambda page: self.title_for(page, memory))
+        sink = _PageSink(reasons)
+        NavigationRule(pages, memory.nav, new_nav).apply(plan, sink)
+        ConfigRule(pages, self.config_file, keys if impact else "").apply(plan, sink)
+        render.update(docs[p].src_uri for p in reasons)
+        self.reasons = reasons
+        self.render = render
+        self.populate = render - loader.populated
+        self.populated = set(loader.populated)
+        changed_statics = {self.engine.detector.key_for(p) for p in plan.changes.changed}
+        self.copy = {
+            f.src_uri
+            for f in files
+            if not f.is_documentation_page()
+            and (
+                f.abs_src_path is None
+                or not _inside(Path(f.abs_src_path), self.docs_dir)
+                or f.src_uri in changed_statics
+                or not os.path.isfile(f.abs_dest_path)
+            )
+        }
+        self.full = False
+        for file in docs.values():
+            page = file.page
+            if page is None:
+                continue
+            if file.src_uri not in render and "title" not in vars(page):
+                page.title = memory.pages[file.src_uri].title
+            file.is_modified = _Decision(self, file, page=True)
+        for file in files:
+            if not file.is_documentation_page():
+                file.is_modified = _Decision(self, file, page=False)
+        log.info(
+            "incrbuild: %d of %d pages to render (%d converted while planning); %s",
+            len(render),
+            len(docs),
+            len(loader.populated),
+            _summary(plan.changes),
+        )
+
+    def title_for(self, page: Any, memory: BuildMemory | None) -> str | None:
+        """The title *page* shows in the nav in this build."""
+        if "title" in vars(page) or page.file.src_uri in self.populated_now():
+            return page.title  # type: ignore[no-any-return]
+        remembered = memory.pages.get(page.file.src_uri) if memory else None
+        return None if remembered is None else remembered.title
+
+    def populated_now(self) -> set[str]:
+        loader = self.engine._loader
+        assert isinstance(loader, _PageLoader)
+        return loader.populated
+
+    def _mark_everything(self, files: Any) -> None:
+        self.full = True
+        for file in files:
+            file.is_modified = _always_modified
+
+    # -- during the build --------------------------------------------------------------
+
+    def decide(self, file: Any, *, page: bool) -> bool:
+        if not page:
+            return file.src_uri in self.copy
+        if self.phase == _Phase.POPULATE:
+            return file.src_uri in self.populate
+        self.render_order.append(file)
+        return file.src_uri in self.render
+
+    def search_index(self) -> Any:
+        from mkdocs.contrib.search import SearchPlugin
+
+        for plugin in self.config.plugins.values():
+            if isinstance(plugin, SearchPlugin):
+                return getattr(plugin, "search_index", None)
+        return None
+
+    def recorder_search_path(self) -> list[str]:
+        return getattr(self.recorder, "search_path", []) or list(self.config.theme.dirs)
+
+    # -- the end -----------------------------------------------------------------------
+
+    def finish(self) -> None:
+        plan = self.plan
+        if plan is None:
+            return
+        memory = self.memory
+        files = self.files
+        docs = files.documentation_pages()
+        pages: dict[str, PageMemory] = {}
+        previous = memory.pages if memory is not None and not self.full else {}
+        rendered = {page.file.src_uri: page for page in self.rendered}
+        for file in docs:
+            uri = file.src_uri
+            page = rendered.get(uri)
+            if page is not None:
+                pages[uri] = PageMemory(page.title, self.search_entries.get(uri, []))
+            elif uri in previous:
+                pages[uri] = previous[uri]
+        search = self.search_index()
+        if self.dirty and not self.full and search is not None:
+            entries: list[dict[str, Any]] = []
+            for file in self.render_order:
+                uri = file.src_uri
+                remembered = pages.get(uri)
+                if remembered is not None:
+                    entries.extend(dict(e) for e in remembered.search)
+            search._entries = entries
+        outputs = sorted(_outputs(files))
+        if self.dirty and memory is not None:
+            _delete_stale(self.site_dir, set(memory.outputs) - set(outputs))
+        for page in self.rendered:
+            path = Path(page.file.abs_src_path)
+            self.engine.record_dependencies(path, self.recorder.reads.get(page.file.src_uri, ()))
+        self.engine.commit(plan)
+        save_memory(
+            self.state_dir,
+            BuildMemory(
+                engine_commit=self.engine.load_state().commit_id,
+                mkdocs_version=mkdocs.__version__,
+                config=self.digests,
+                nav=nav_signature(self.nav, lambda page: page.title),
+                pages=pages,
+                outputs=outputs,
+            ),
+        )
+
+
+class _PageSink:
+    def __init__(self, reasons: dict[Path, list[Reason]]) -> None:
+        self.reasons = reasons
+
+    def page(self, path: Path, reason: Reason) -> None:
+        self.reasons.setdefault(path, []).append(reason)
+
+
+class _Decision:
+    """A File's ``is_modified`` that answers from the plan."""
+
+    __slots__ = ("build", "file", "page")
+
+    def __init__(self, build: _Build, file: Any, *, page: bool) -> None:
+        self.build = build
+        self.file = file
+        self.page = page
+
+    def __call__(self) -> bool:
+        return self.build.decide(self.file, page=self.page)
+
+
+def _always_modified() -> bool:
+    return True
+
+
+class _PageLoader:
+    """The engine's site loader for MkDocs: converts the Markdown of what changed.
+
+    The engine calls it with what changed on disk; it runs MkDocs's own page
+    population (events, snippets, conversion) for changed pages and for the users
+    of changed recorded inputs, so their titles are known when rules compare
+    navigation, and returns every page with the title the nav shows.
+    """
+
+    def __init__(self) -> None:
+        self.populated: set[str] = set()
+        self.last_reads = 0
+        self._build: _Build | None = None
+        self._docs: Mapping[Path, Any] = {}
+        self._memory: BuildMemory | None = None
+        self._populate = False
+
+    def prepare(
+        self, build: _Build, docs: Mapping[Path, Any], memory: BuildMemory | None, *, populate: bool
+    ) -> None:
+        self._build = build
+        self._docs = docs
+        self._memory = memory
+        self._populate = populate
+        self.populated = set()
+
+    def __call__(
+        self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
+    ) -> SimpleSite:
+        build = self._build
+        assert build is not None
+        docs = self._docs
+        if self._populate:
+            from mkdocs.commands.build import _populate_page
+
+            stale = set(changes.added | changes.modified) | {p for p, _ in changes.errors}
+            state = build.engine.load_state()
+            key_for = build.engine.detector.key_for
+            path_for = build.engine.detector.path_for
+            for path in changes.changed | {p for p, _ in changes.errors}:
+                stale.update(path_for(user) for user in state.dependents.get(key_for(path), ()))
+            for path in sorted(p for p in stale if p in docs):
+                file = docs[path]
+                _populate_page(file.page, build.config, build.files)
+                self.populated.add(file.src_uri)
+        self.last_reads = len(self.populated)
+        pages = []
+        memory = self._memory.pages if self._memory is not None else {}
+        for path, file in docs.items():
+            if file.src_uri in self.populated or "title" in vars(file.page):
+                title = file.page.title
+            else:
+                remembered = memory.get(file.src_uri)
+                title = None if remembered is None else remembered.title
+            pages.append(SimplePage(path, {} if title is None else {"title": title}))
+        return SimpleSite(root_path=build.docs_dir, pages=pages, sections=[])
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def _summary(changes: ChangeSet) -> str:
+    return (
+        f"{len(changes.added)} added, {len(changes.modified)} modified, "
+        f"{len(changes.removed)} removed"
+    )
+
+
+def _outputs(files: Any) -> Iterator[str]:
+    """Site-relative paths the build writes for its files (pages and static files)."""
+    for file in files:
+        if file.inclusion.is_included():
+            yield file.dest_uri
+
+
+def _delete_stale(site_dir: Path, stale: set[str]) -> None:
+    """Delete outputs no current file produces, and directories they leave empty."""
+    for uri in sorted(stale):
+        target = site_dir.joinpath(*uri.split("/"))
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+            log.info("incrbuild: removed stale output %s", uri)
+        parent = target.parent
+        while parent != site_dir and _inside(parent, site_dir):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+
+def _clean_directory(directory: Path) -> None:
+    from mkdocs import utils
+
+    if directory.is_dir():
+        utils.clean_directory(str(directory))
+
+
+def _handles(plugin: Any, event: str) -> bool:
+    """Whether *plugin* (a plugin object or a hooks module) has its own handler for *event*."""
+    method = getattr(plugin, event, None)
+    if not callable(method):
+        return False
+    if isinstance(plugin, BasePlugin):
+        return getattr(type(plugin), event, None) is not getattr(BasePlugin, event, None)
+    return True
+
+
+def _unsupported_reason(config: Any, own: IncrbuildPlugin) -> str | None:
+    """Why this build cannot be incremental, or ``None``: the MkDocs release, unknown plugins."""
+    version = mkdocs.__version__
+    if not version.startswith(SUPPORTED_MKDOCS):
+        return f"MkDocs {version} is not supported (incrbuild knows the {SUPPORTED_MKDOCS}x line)"
+    from mkdocs.contrib.search import SearchPlugin
+
+    for name, plugin in config.plugins.items():
+        if plugin is own or type(plugin) is SearchPlugin:
+            continue
+        events = [e for e in _BUILD_EVENTS if _handles(plugin, e)]
+        if events:
+            return (
+                f"plugin {name!r} takes part in building pages ({', '.join(events)}), "
+                "and incrbuild cannot tell what it reads or writes"
+            )
+    return None

@@ -1,0 +1,132 @@
+"""What each page read while MkDocs built it: templates, snippets and link targets.
+
+A page's output depends on more than its source: the theme templates its
+render loaded (``extends``, ``include``, ``import``), the files
+``pymdownx.snippets`` pasted into it, and which documentation files its relative
+links found.  :class:`ReadRecorder` collects these for the page being built, as
+*candidate* paths: every place a name was looked up until it was found, so a file
+created where a lookup missed (an ``overrides/`` template shadowing the theme's,
+a snippet in an earlier base path, a link target) changes the page too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, final
+
+__all__ = ["ReadRecorder", "template_candidates"]
+
+
+def template_candidates(name: str, search_path: Sequence[str]) -> tuple[Path, ...]:
+    """The files a ``FileSystemLoader`` over *search_path* tries for *name*, up to the one found."""
+    tried: list[Path] = []
+    for directory in search_path:
+        candidate = Path(directory, *name.split("/"))
+        tried.append(candidate)
+        if candidate.is_file():
+            break
+    return tuple(tried)
+
+
+@final
+class ReadRecorder:
+    """Collects the inputs of the page MkDocs is building, by source URI."""
+
+    def __init__(self, docs_dir: Path) -> None:
+        self.docs_dir = docs_dir
+        self.current: str | None = None
+        self.reads: dict[str, set[Path]] = {}
+        self._template_cache: dict[str, tuple[Path, ...]] = {}
+
+    def begin(self, src_uri: str, *, fresh: bool) -> None:
+        """Attribute what follows to *src_uri*; *fresh* forgets what was recorded for it."""
+        self.current = src_uri
+        if fresh or src_uri not in self.reads:
+            self.reads[src_uri] = set()
+
+    def end(self) -> None:
+        """Stop attributing reads to a page."""
+        self.current = None
+
+    def add(self, paths: Iterator[Path] | Sequence[Path]) -> None:
+        """Attribute *paths* to the current page (ignored between pages)."""
+        if self.current is not None:
+            self.reads[self.current].update(paths)
+
+    def add_template(self, name: str, search_path: Sequence[str]) -> None:
+        """Record the candidates of template *name* for the current page."""
+        if self.current is None:
+            return
+        found = self._template_cache.get(name)
+        if found is None:
+            found = self._template_cache[name] = template_candidates(name, search_path)
+        self.reads[self.current].update(found)
+
+    def add_link(self, target_uri: str) -> None:
+        """Record that the current page looked up documentation file *target_uri*."""
+        if self.current is not None and target_uri and not target_uri.startswith("../"):
+            self.reads[self.current].add(self.docs_dir.joinpath(*target_uri.split("/")))
+
+    # -- hooks into Jinja, MkDocs's Files and pymdownx.snippets ----------------------------
+
+    def watch_environment(self, env: Any) -> None:
+        """Record every template *env* loads while a page renders (instance-level wrappers)."""
+        search_path = list(getattr(env.loader, "searchpath", ()) or ())
+        get_template = env.get_template
+        select_template = env.select_template
+
+        def recorded_get_template(name: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(name, str):
+                self.add_template(name, search_path)
+            return get_template(name, *args, **kwargs)
+
+        def recorded_select_template(names: Any, *args: Any, **kwargs: Any) -> Any:
+            for name in names if not isinstance(names, str) else (names,):
+                if isinstance(name, str):
+                    self.add_template(name, search_path)
+            return select_template(names, *args, **kwargs)
+
+        env.get_template = recorded_get_template
+        env.select_template = recorded_select_template
+        self.search_path = search_path
+
+    def watch_files(self, files: Any) -> None:
+        """Record the documentation paths looked up in *files* (relative link resolution)."""
+        lookup: Callable[[str], Any] = files.get_file_from_path
+
+        def recorded_lookup(path: str) -> Any:
+            self.add_link(path)
+            return lookup(path)
+
+        files.get_file_from_path = recorded_lookup
+
+    @contextmanager
+    def watching_snippets(self) -> Iterator[None]:
+        """Record the files ``pymdownx.snippets`` looks up, while the block runs."""
+        try:
+            from pymdownx.snippets import SnippetPreprocessor
+        except ImportError:
+            yield
+            return
+        original = SnippetPreprocessor.get_snippet_path
+        recorder = self
+
+        def recorded_get_snippet_path(processor: Any, path: str) -> Any:
+            found = original(processor, path)
+            tried: list[Path] = []
+            for base, is_dir in processor.get_bases():
+                candidate = Path(os.path.join(base, path)) if is_dir else Path(base)
+                tried.append(candidate)
+                if found is not None and os.path.abspath(found) == str(candidate):
+                    break
+            recorder.add(tried)
+            return found
+
+        SnippetPreprocessor.get_snippet_path = recorded_get_snippet_path
+        try:
+            yield
+        finally:
+            SnippetPreprocessor.get_snippet_path = original
