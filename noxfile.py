@@ -92,3 +92,15 @@ def bengal(session: nox.Session) -> None:
     session.run(python, "-c", "import bengal, incrbuild", external=True)
     session.env["INCRBUILD_REQUIRE_BENGAL"] = "1"  # a missing Bengal fails, never skips
     session.run(python, "-m", "pytest", "tests/bengal", *session.posargs, external=True)
+
+
+@nox.session(default=False)
+def mkdocs(session: nox.Session) -> None:
+    """Install MkDocs 1.6 and run the plugin's oracle tests with many more examples."""
+    # The pin is the `mkdocs` extra's; a failed install fails the session (no skip).
+    session.install("-e", ".[test,mkdocs]")
+    session.run("python", "-c", "import mkdocs, pymdownx, incrbuild.adapters.mkdocs")
+    session.env["INCRBUILD_REQUIRE_MKDOCS"] = "1"  # a missing MkDocs fails, never skips
+    session.env.setdefault("INCRBUILD_MKDOCS_EXAMPLES", "30")
+    session.env.setdefault("INCRBUILD_MKDOCS_STEPS", "10")
+    session.run("pytest", "tests/mkdocs", *session.posargs)

@@ -1,0 +1,1 @@
+"""The MkDocs plugin checked against clean MkDocs builds (the oracle)."""
