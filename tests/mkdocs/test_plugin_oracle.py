@@ -189,6 +189,7 @@ class PluginOracle(RuleBasedStateMachine):
         if target in self.pages:
             return
         self.pages[target] = self.pages.pop(path)
+        (self.project.docs / target).parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.project.docs / path, self.project.docs / target)
         self._write_page(target)  # its relative link may need the new depth; same text otherwise
         with_parent = (self.project.docs / path).parent
