@@ -26,15 +26,17 @@ import stat as stat_module
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
 from incrbuild._errors import SourceError, StateWarning
 from incrbuild._paths import absolute
 from incrbuild._state import DirRecord, FileRecord, State, StatTuple
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = [
     "DEFAULT_RACY_WINDOW_NS",
@@ -55,6 +57,7 @@ DEFAULT_RACY_WINDOW_NS: Final = 2_000_000_000
 _DIGEST_SIZE: Final = 16
 _ALWAYS_RACY: Final = -(2**63)  # a racy floor every timestamp is at or above
 _S_ISREG = stat_module.S_ISREG
+_POSIX_PATH: Final = type(Path()) if os.sep == "/" else None
 _S_ISDIR = stat_module.S_ISDIR
 
 
@@ -227,6 +230,12 @@ class ChangeDetector:
         A relative *path* is taken relative to the working directory now (see
         :mod:`incrbuild._paths`), not to the root.
         """
+        if type(path) is _POSIX_PATH:
+            # Fast path: a Path's string is normalised already, so a key below the root is
+            # a prefix strip (no relative_to, which costs microseconds per call).
+            text = str(path)
+            if text.startswith(self._prefix):
+                return text[len(self._prefix) :]
         candidate = Path(path)
         if not candidate.is_absolute():
             candidate = absolute(candidate)

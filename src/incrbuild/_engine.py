@@ -7,9 +7,8 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, Protocol, final
+from typing import TYPE_CHECKING, Any, Protocol, final
 
 import attrs
 import msgspec
@@ -28,6 +27,9 @@ from incrbuild._plan import Plan, Planner, PlanStats, normalise_metadata
 from incrbuild._registry import IndexRegistry
 from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
 from incrbuild.protocols import PageLike, SiteLike, is_generated
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["DEFAULT_STATE_DIR_NAME", "Engine", "SiteLoader"]
 
