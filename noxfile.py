@@ -54,7 +54,7 @@ def demo(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmark suites in tests/benchmarks and write docs/benchmarks.md."""
-    session.install("-e", ".[test,dask]", "matplotlib")
+    session.install("-e", ".[test,dask]", "matplotlib", "doit")
     session.run(
         "pytest",
         "tests/benchmarks",
