@@ -113,10 +113,27 @@ class TestStateStore:
 
         monkeypatch.setattr(os, "replace", fail)
         with pytest.raises(StateWriteError, match="No space"):
-            store.save(sample_state(5))
+            StateStore(tmp_path).save(sample_state(5))  # a store with nothing live: a snapshot
         monkeypatch.undo()
         assert store.load() == sample_state(1)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["state.bin"]
+
+    def test_failed_journal_append_leaves_the_old_state(self, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        """If an append fails, StateWriteError, and a load still gives the state before it."""
+        store = StateStore(tmp_path)
+        store.save(sample_state(1))
+
+        def fail(*args: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "pwrite", fail)
+        with pytest.raises(StateWriteError, match="No space"):
+            store.save(sample_state(5))  # follows the live state: a journal append
+        monkeypatch.undo()
+        assert StateStore(tmp_path).load() == sample_state(1)
+        store.save(sample_state(5))
+        assert (tmp_path / "journal.bin").exists()
+        assert StateStore(tmp_path).load() == sample_state(5)
 
     def test_lock_times_out_with_a_clear_error(self, tmp_path: Path) -> None:
         """A lock held by another process past the timeout raises StateLockedError."""

@@ -557,30 +557,51 @@ class StateStore:
     def save(self, state: State, *, append_only: bool = False) -> bool:
         """Write *state* atomically; return whether it was written.
 
-        A live state whose store files nobody else changed since is appended to the
-        journal (what changed, not the whole state); anything else is written as a
-        new snapshot, unless *append_only*, in which case nothing is written.
+        If this store loaded or saved the state *state* follows (the same object,
+        changed in place, or a new one built from it) and nobody else wrote since,
+        what differs is appended to the journal; anything else is written as a new
+        snapshot, unless *append_only*, in which case nothing is written.
         """
-        if self._append(state):
+        delta = self._delta(state)
+        if delta is not None and self._append(delta):
+            assert self._mark is not None
+            self._make_live(state, self._mark)
             return True
         if append_only:
             return False
         self._write_snapshot(state)
         return True
 
-    def _append(self, state: State) -> bool:
+    def _delta(self, state: State) -> _Delta | None:
+        """What *state* changed since the live state was last read or written here."""
+        live = self._live
+        if live is None:
+            return None
+        changes: list[dict[str, Any]] = []
+        for name in _TABLES:
+            old = getattr(live, name)
+            if not isinstance(old, _TrackedDict) or old.cleared:
+                return None
+            new: dict[str, Any] = getattr(state, name)
+            # Keys changed in place since the last write: their disk value is not ``old``'s.
+            found = {key: new.get(key) for key in old.changed}
+            if new is not old:
+                # A state built anew from the live one: records carried over are the same
+                # objects, so identity settles nearly all of them without a comparison.
+                get = old.get
+                for key, value in new.items():
+                    known = get(key)
+                    if known is not value and known != value:
+                        found[key] = value
+                found.update(dict.fromkeys(old.keys() - new.keys()))
+            changes.append(found)
+        return _Delta(state.root, state.snapshot_ns, state.commit_id, *changes)
+
+    def _append(self, delta: _Delta) -> bool:
+        """Append *delta* to the journal if the files are still as this store left them."""
         mark = self._mark
-        if state is not self._live or mark is None:
+        if mark is None:
             return False
-        tables = [getattr(state, name) for name in _TABLES]
-        if not all(isinstance(t, _TrackedDict) and not t.cleared for t in tables):
-            return False
-        delta = _Delta(
-            state.root,
-            state.snapshot_ns,
-            state.commit_id,
-            *({key: table.get(key) for key in table.changed} for table in tables),
-        )
         entry = _entry_bytes(delta)
         if mark.journal_end + len(entry) > max(_MIN_JOURNAL_BYTES, mark.snapshot_bytes // 4):
             return False  # time to compact
@@ -614,9 +635,7 @@ class StateStore:
             os.close(fd)
         if created:
             _fsync_directory(self.state_dir)
-        for table in tables:
-            table.changed.clear()
-        self._mark = _Mark(mark.token, mark.snapshot_bytes, offset + len(data), state.commit_id)
+        self._mark = _Mark(mark.token, mark.snapshot_bytes, offset + len(data), delta.commit_id)
         return True
 
     def _write_snapshot(self, state: State) -> None:
