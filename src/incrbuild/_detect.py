@@ -211,9 +211,13 @@ class ChangeDetector:
         stat_executor: Executor | None = None,
         stat_chunk_size: int = 256,
         stat: Callable[[str], os.stat_result] = os.stat,
+        changed_contents: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.root = absolute(root)
         self.stat = stat
+        # Given the bytes of each file found added or modified (read once, for its digest),
+        # so a loader need not open it again.
+        self.changed_contents = changed_contents
         self.mode = mode
         self.racy_window_ns = racy_window_ns
         self.ignore = ignore
@@ -650,8 +654,15 @@ class ChangeDetector:
         self, key: str, where: str, current: StatTuple, known: FileRecord | None, scan: _Scan
     ) -> None:
         """Decide a file that is new, changed in stat, racy, or in content mode."""
+        keep = self.changed_contents
+        data = b""
         try:
-            digest = content_digest(where)
+            if keep is None:
+                digest = content_digest(where)
+            else:
+                with open(where, "rb") as handle:
+                    data = handle.read()
+                digest = hashlib.blake2b(data, digest_size=_DIGEST_SIZE).digest()
         except FileNotFoundError:
             return
         except OSError as error:
@@ -662,6 +673,8 @@ class ChangeDetector:
         scan.files[key] = record
         if known is None:
             scan.added.append(key)
+            if keep is not None:
+                keep(where, data)
             return
         if known.stat == current:
             scan.stats.racy_checks += 1
@@ -671,6 +684,8 @@ class ChangeDetector:
                 scan.touched.append(key)
             return
         scan.modified.append(key)
+        if keep is not None:
+            keep(where, data)
 
     def fingerprint_settled(self, keys: Iterable[str], before_ns: int) -> dict[str, FileRecord]:
         """Fingerprint files first seen during a build, if provably unchanged since *before_ns*.

@@ -73,6 +73,7 @@ class Engine:
         stat_executor: Executor | None = None,
         ignore: Callable[[str], bool] | None = None,
         lock_timeout: float = 30.0,
+        changed_contents: Callable[[str, bytes], None] | None = None,
     ) -> None:
         if site is None and loader is None:
             raise TypeError("Engine needs a site or a loader")
@@ -92,6 +93,8 @@ class Engine:
         detector_options: dict[str, Any] = {}
         if ignore is not None:
             detector_options["ignore"] = ignore
+        if changed_contents is not None:  # see ChangeDetector: lets a loader skip a re-read
+            detector_options["changed_contents"] = changed_contents
         self.detector = ChangeDetector(
             self.content_dir,
             mode=mode,
