@@ -13,7 +13,7 @@ from incrbuild import ChangeDetector, DetectionMode
 from incrbuild._detect import Detection, unchecked_record
 from incrbuild._state import State
 
-from .test_detector_stateful import SECONDS, quantised_stat
+from .helpers import SECONDS, quantised_stat
 
 OLD = 1_600_000_000 * SECONDS
 

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -30,29 +29,13 @@ from hypothesis.stateful import (
 from incrbuild import Engine, Plan
 from incrbuild.adapters.files import FilesLoader
 
-SECONDS = 1_000_000_000
+from .helpers import SECONDS, quantised_stat
+
 #: What the machines exercised, summed over a run (read by the report, not asserted here).
 EXERCISED: collections.Counter[str] = collections.Counter()
 DIRS = ["", "a", "b", "a/deep"]
 NAMES = ["x.txt", "y.txt", "z.bin", "ü ñ.txt", "page.md"]
 CONTENTS = st.binary(min_size=0, max_size=12)
-
-
-class QuantisedStat:
-    """Stat results with whole-second mtimes and ctimes, like HFS+ (or a coarse clock)."""
-
-    __slots__ = ("st_ctime_ns", "st_ino", "st_mode", "st_mtime_ns", "st_size")
-
-    def __init__(self, real: os.stat_result) -> None:
-        self.st_mtime_ns = real.st_mtime_ns // SECONDS * SECONDS
-        self.st_ctime_ns = real.st_ctime_ns // SECONDS * SECONDS
-        self.st_size = real.st_size
-        self.st_ino = real.st_ino
-        self.st_mode = real.st_mode
-
-
-def quantised_stat(path: str) -> Any:
-    return QuantisedStat(os.stat(path))
 
 
 def truth(root: Path) -> dict[str, bytes]:

@@ -22,15 +22,7 @@ from incrbuild import (
 )
 from incrbuild._parallel import gil_enabled
 
-
-def square(value: int) -> int:
-    return value * value
-
-
-def fail_on_multiples(divisor: int, value: int) -> int:
-    if value % divisor == 0:
-        raise ValueError(f"{value} is a multiple of {divisor}")
-    return value + 1
+from .helpers import fail_on_multiples, square
 
 
 def sequential(fn, values):  # type: ignore[no-untyped-def]

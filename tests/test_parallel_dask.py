@@ -10,7 +10,7 @@ import pytest
 
 from incrbuild import ParallelError, ParallelPolicy
 
-from .test_parallel import fail_on_multiples, square
+from .helpers import fail_on_multiples, square
 
 distributed = pytest.importorskip(
     "distributed", reason="the 'dask' extra is not installed (pip install 'incrbuild[dask]')"
