@@ -212,8 +212,11 @@ class ChangeDetector:
         stat_chunk_size: int = 256,
         stat: Callable[[str], os.stat_result] = os.stat,
         changed_contents: Callable[[str, bytes], None] | None = None,
+        exclude: Collection[str] = (),
     ) -> None:
         self.root = absolute(root)
+        # Keys of directories never tracked (the engine's own state directory).
+        self.exclude = frozenset(exclude)
         self.stat = stat
         # Given the bytes of each file found added or modified (read once, for its digest),
         # so a loader need not open it again.
@@ -353,6 +356,8 @@ class ChangeDetector:
                 continue
             if key and any(self.ignore(part) for part in key.split("/")):
                 continue
+            if self.exclude and self._excluded(key):
+                continue
             where = self._os_path(key)
             known_dirs = previous.dirs
             try:
@@ -404,6 +409,9 @@ class ChangeDetector:
             removed_keys=frozenset(removed),
             removed_dir_keys=frozenset(removed_dirs),
         )
+
+    def _excluded(self, key: str) -> bool:
+        return any(key == gone or key.startswith(gone + "/") for gone in self.exclude)
 
     def _reconcile(
         self,
@@ -531,11 +539,13 @@ class ChangeDetector:
         files: list[str] = []
         dirs: list[str] = []
         ignore = self.ignore
+        exclude = self.exclude
+        prefix = f"{key}/" if key else ""
         try:
             with os.scandir(where) as entries:
                 for entry in entries:
                     name = entry.name
-                    if ignore(name):
+                    if ignore(name) or (exclude and prefix + name in exclude):
                         continue
                     try:
                         if entry.is_dir(follow_symlinks=False):

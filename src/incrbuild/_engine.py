@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -95,6 +96,10 @@ class Engine:
             detector_options["ignore"] = ignore
         if changed_contents is not None:  # see ChangeDetector: lets a loader skip a re-read
             detector_options["changed_contents"] = changed_contents
+        own_key = _key_below(self.content_dir, self.state_dir)
+        if own_key:
+            # The engine's own files are never content, wherever the host puts them.
+            detector_options["exclude"] = (own_key,)
         self.detector = ChangeDetector(
             self.content_dir,
             mode=mode,
@@ -604,6 +609,14 @@ def _unchanged(detection: Detection) -> bool:
     """Whether *detection* found nothing added, modified, removed or unreadable."""
     changes = detection.changes
     return not (changes.added or changes.modified or changes.removed or changes.errors)
+
+
+def _key_below(root: Path, path: Path) -> str | None:
+    """Return *path*'s POSIX key below *root* (``None`` if it is not below it)."""
+    for candidate in {path.absolute(), path.resolve()}:
+        with contextlib.suppress(ValueError):
+            return candidate.relative_to(root).as_posix()
+    return None
 
 
 def _with_errors(

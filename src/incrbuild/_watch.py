@@ -12,6 +12,7 @@ whole by the event-driven detection itself.
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import threading
 import time
@@ -34,6 +35,11 @@ __all__ = [
 ]
 
 _STOP: Final = object()
+
+
+def _is_within(path: str, directory: str) -> bool:
+    """Tell whether *path* is *directory* or below it (both absolute, same spelling)."""
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 @final
@@ -102,7 +108,12 @@ class FakeChangeSource:
 
 @final
 class WatchfilesSource:
-    """A change source on watchfiles (``pip install incrbuild[watch]``); restarts after errors."""
+    """A change source on watchfiles (``pip install incrbuild[watch]``); restarts after errors.
+
+    Paths at or below an *ignore* directory (the engine's state directory) are
+    never reported, so a commit cannot wake the watcher.  Ctrl-C propagates as
+    ``KeyboardInterrupt`` out of :meth:`batches`: it stops the watch.
+    """
 
     def __init__(
         self,
@@ -112,8 +123,10 @@ class WatchfilesSource:
         step_ms: int = 50,
         idle_tick_ms: int = 1000,
         restart_delay: float = 0.5,
+        ignore: Iterable[Path | str] = (),
     ) -> None:
         self.paths = tuple(Path(p) for p in paths)
+        self.ignore = tuple(Path(p) for p in ignore)
         self.debounce_ms = debounce_ms
         self.step_ms = step_ms
         self.idle_tick_ms = idle_tick_ms
@@ -132,25 +145,40 @@ class WatchfilesSource:
             raise ImportError(
                 "watch mode needs watchfiles: pip install 'incrbuild[watch]'"
             ) from error
+        ignored = tuple(os.fspath(p) for p in self.ignore)
+
+        def wanted(_change: object, path: str) -> bool:
+            # Replaces watchfiles' default filter, which drops events the detector
+            # tracks (``node_modules``, ``__pycache__``, ``*.swp``): only our own files go.
+            return not any(_is_within(path, directory) for directory in ignored)
+
+        started = "watcher started"
         while not self._stop.is_set():
             try:
                 for changes in watchfiles.watch(
                     *self.paths,
+                    watch_filter=wanted,
                     debounce=self.debounce_ms,
                     step=self.step_ms,
                     stop_event=self._stop,
                     rust_timeout=self.idle_tick_ms,
                     yield_on_timeout=True,
-                    raise_interrupt=False,
+                    raise_interrupt=True,
                     ignore_permission_denied=True,
                 ):
+                    if started:
+                        # The first answer proves the watch is live; what changed before it
+                        # (after the caller's start-up scan) was never reported: rescan.
+                        yield ChangeBatch(rescan=started)
+                        started = ""
+                        continue
                     yield ChangeBatch(frozenset(Path(path) for _, path in changes))
             except Exception as error:  # the watcher died: nothing it said since is trusted
                 yield ChangeBatch(rescan=f"watcher error: {error!r}")
+                started = "watcher restarted"
                 self._stop.wait(self.restart_delay)
                 continue
-            if not self._stop.is_set():
-                yield ChangeBatch(rescan="watcher restarted")
+            started = "watcher restarted"
 
 
 @final
@@ -193,12 +221,17 @@ class WatchSession:
         self.stats = WatchStats()
         self._clock = clock
         self._last_full = -float("inf")
+        # The engine's own files (state, lock, temporaries) are never events: a commit
+        # must not plan again (with a state directory inside the watched tree, it did).
+        state_dir = Path(engine.state_dir)
+        self._own_dirs = tuple({os.fspath(state_dir.absolute()), os.fspath(state_dir.resolve())})
 
     def plans(self) -> Iterator[Plan]:
         """Yield a full plan at start-up, then one plan per batch that changed something."""
         yield self._full("start-up")
         for batch in self.source.batches():
             self.stats.batches += 1
+            batch = self._without_own_files(batch)
             reason = self._doubt(batch)
             if reason is not None:
                 yield self._full(reason)
@@ -213,6 +246,15 @@ class WatchSession:
     def close(self) -> None:
         """Stop the source."""
         self.source.close()
+
+    def _is_own(self, path: Path) -> bool:
+        where = os.fspath(path.absolute())
+        return any(_is_within(where, own) for own in self._own_dirs)
+
+    def _without_own_files(self, batch: ChangeBatch) -> ChangeBatch:
+        if not any(map(self._is_own, batch.paths)):
+            return batch
+        return attrs.evolve(batch, paths=frozenset(p for p in batch.paths if not self._is_own(p)))
 
     def _doubt(self, batch: ChangeBatch) -> str | None:
         if batch.rescan is not None:
