@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,11 +13,7 @@ import pytest
 from incrbuild import ChangeBatch, FakeChangeSource, Plan, WatchfilesSource, WatchSession
 from incrbuild.adapters.files import open_engine
 
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+from .helpers import CommandProcess, write
 
 
 class Clock:
@@ -191,51 +187,161 @@ class TestFakeChangeSource:
         assert list(source.batches()) == [ChangeBatch(frozenset({Path("a")}))]
 
 
+class TestOwnFiles:
+    def test_events_in_the_state_dir_plan_nothing(self, content: Path) -> None:
+        """Events for the state file, lock and temporaries are dropped: a commit plans nothing."""
+        source, session, _ = start(content)
+        plans = session.plans()
+        session.engine.commit(next_plan(plans))
+        state = Path(session.engine.state_dir)
+        source.push(state / "state.bin", state / "lock", state / ".state-x.tmp")
+        edited = write(content / "s1" / "p1.md", "---\ntitle: P1\n---\nafter\n")
+        source.push(edited)
+        plan = next_plan(plans)
+        assert plan.pages == {edited}
+        assert session.stats.event_plans == 1
+        assert session.stats.batches == 2
+
+    def test_a_visible_state_dir_inside_the_content_dir_is_not_content(self, content: Path) -> None:
+        """``--state-dir content/state``: the detector never lists it, events for it are dropped."""
+        engine = open_engine(content, state_dir=content / "state")
+        engine.commit(engine.plan())
+        assert (content / "state" / "state.bin").exists()
+        again = engine.plan()
+        assert not again.changes
+        assert not again.changes.touched
+        engine.commit(again)
+        event = engine.plan_paths([content / "state" / "state.bin", content / "state"])
+        assert not event.changes
+        assert not event.pages
+
+    def test_default_state_dir_is_hidden_inside_the_content_dir(self, content: Path) -> None:
+        """The default state dir is hidden (never content) and commits leave nothing to plan."""
+        engine = open_engine(content)
+        assert Path(engine.state_dir) == content.resolve() / ".incrbuild"
+        engine.commit(engine.plan())
+        assert not engine.plan().changes
+
+
+def consume_until(
+    source: WatchfilesSource, done: Callable[[ChangeBatch], bool], seen: list[ChangeBatch]
+) -> threading.Thread:
+    """Collect *source*'s batches in a thread until *done* says so (then close the source)."""
+
+    def consume() -> None:
+        for batch in source.batches():
+            seen.append(batch)
+            if done(batch):
+                source.close()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    return thread
+
+
 class TestWatchfilesSource:
-    def test_reports_a_real_edit(self, content: Path) -> None:
-        """The watchfiles source reports an edited file through the real watcher."""
+    def test_first_answer_is_a_rescan_then_a_real_edit_is_reported(self, content: Path) -> None:
+        """Its first batch asks for a rescan (the watch is live only now); then edits come."""
         source = WatchfilesSource([content], debounce_ms=20, step_ms=20, idle_tick_ms=100)
         seen: list[ChangeBatch] = []
-
-        def consume() -> None:
-            for batch in source.batches():
-                seen.append(batch)
-                if any(p.name == "p9.md" for p in batch.paths):
-                    source.close()
-
-        thread = threading.Thread(target=consume, daemon=True)
-        thread.start()
+        thread = consume_until(source, lambda b: any(p.name == "p9.md" for p in b.paths), seen)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and thread.is_alive():
             write(content / "s0" / "p9.md", f"---\ntitle: P9\n---\n{time.time()}\n")
             thread.join(0.5)
         source.close()
         thread.join(5)
+        assert seen[0].rescan == "watcher started"
         assert any(p.name == "p9.md" for batch in seen for p in batch.paths)
+
+    def test_reports_what_watchfiles_filters_by_default(self, content: Path) -> None:
+        """Files the detector tracks in ``node_modules`` or named ``flycheck_*`` are reported."""
+        source = WatchfilesSource([content], debounce_ms=20, step_ms=20, idle_tick_ms=100)
+        seen: list[ChangeBatch] = []
+        wanted = {"flycheck_notes.md", "dep.md"}
+
+        def reported() -> set[str]:
+            return {p.name for batch in seen for p in batch.paths} & wanted
+
+        thread = consume_until(source, lambda b: reported() == wanted, seen)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and thread.is_alive():
+            write(content / "flycheck_notes.md", f"{time.time()}\n")
+            write(content / "node_modules" / "dep.md", f"{time.time()}\n")
+            thread.join(0.5)
+        source.close()
+        thread.join(5)
+        assert reported() == wanted
+
+    def test_ignored_directory_is_never_reported(self, content: Path) -> None:
+        """Writes below an ignored directory never appear; a write beside it does."""
+        own = content / "state"
+        own.mkdir()
+        source = WatchfilesSource(
+            [content], debounce_ms=20, step_ms=20, idle_tick_ms=100, ignore=[own]
+        )
+        seen: list[ChangeBatch] = []
+        thread = consume_until(source, lambda b: any(p.name == "p8.md" for p in b.paths), seen)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and thread.is_alive():
+            write(own / "state.bin", f"{time.time()}")
+            write(own / "lock", "")
+            write(content / "s2" / "p8.md", f"---\ntitle: P8\n---\n{time.time()}\n")
+            thread.join(0.5)
+        source.close()
+        thread.join(5)
+        paths = {p for batch in seen for p in batch.paths}
+        assert any(p.name == "p8.md" for p in paths)
+        assert not [p for p in paths if own in p.parents or p == own]
 
 
 class TestWatchCommand:
     def test_prints_a_plan_for_an_edit(self, content: Path) -> None:
         """``incrbuild watch`` prints the start-up plan, then a plan with reasons for an edit."""
-        process = subprocess.Popen(
-            [sys.executable, "-m", "incrbuild", "watch", str(content), "--max-plans", "2"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdout is not None
-        lines: list[str] = []
-        while True:
-            line = process.stdout.readline()
-            lines.append(line)
-            if line.startswith("decided in") or not line:
-                break
-        time.sleep(0.3)
-        write(content / "s0" / "p0.md", "---\ntitle: P0\n---\nwatched edit\n")
-        out, err = process.communicate(timeout=30)
-        text = "".join(lines) + out
-        assert "--- plan 1 (full scan)" in text
-        assert "--- plan 2 (event)" in text
-        assert "s0/p0.md" in text
-        assert "because source modified" in text
-        assert process.returncode == 0, err
+        watch = CommandProcess(["watch", str(content)])
+        try:
+            watch.wait_for(r"^--- plan 1 \(full scan\)")
+            watch.wait_for(r"^decided in")
+            # One edit, made at once: the rescan when the watcher goes live, or its event,
+            # must find it (no sleep hoping the watcher is ready).
+            write(content / "s0" / "p0.md", "---\ntitle: P0\n---\nwatched edit\n")
+            watch.wait_for(r"^--- plan [23] \(")
+            watch.wait_for(r"modified s0/p0\.md")
+            watch.wait_for(r"because source modified")
+            status, err = watch.interrupt()
+        finally:
+            watch.kill()
+        assert status == 0, err
+        assert "Traceback" not in err
+
+    def test_ctrl_c_stops_it(self, content: Path) -> None:
+        """SIGINT ends ``incrbuild watch``: status 0, one status line, no traceback."""
+        watch = CommandProcess(["watch", str(content)])
+        try:
+            watch.wait_for(r"^decided in")
+            status, err = watch.interrupt()
+        finally:
+            watch.kill()
+        assert status == 0, err
+        assert "Traceback" not in err
+        assert re.search(r"incrbuild: stopped after \d+ plans?", err)
+
+    def test_a_commit_does_not_trigger_a_plan(self, content: Path) -> None:
+        """With the state dir inside the content dir, commits wake nothing: plans stay few."""
+        watch = CommandProcess(["watch", str(content)])
+        try:
+            watch.wait_for(r"^decided in")
+            write(content / "s1" / "p1.md", "---\ntitle: P1\n---\nwatched\n")
+            watch.wait_for(r"modified s1/p1\.md")
+            watch.wait_for(r"^decided in")
+            # A commit that woke the watcher would plan again within one debounce (50 ms),
+            # then again after each commit; two seconds of silence show it does not.
+            assert not [line for line in watch.lines_within(2.0) if line.startswith("---")]
+            status, err = watch.interrupt()
+        finally:
+            watch.kill()
+        assert status == 0, err
+        found = re.search(r"stopped after (\d+) plans?", err)
+        assert found is not None, err
+        # Start-up, the rescan when the watcher went live, the edit (in one or two batches).
+        assert int(found.group(1)) <= 4, err
