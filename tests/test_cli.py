@@ -310,6 +310,169 @@ class TestCrashes:
         assert json.loads(result.stdout)["full"] is True
 
 
+class TestKilledCommit:
+    def test_temporaries_of_killed_commits_do_not_accumulate(self, content: Path) -> None:
+        """kill -9 between writing and renaming the state: the next commit removes the leftover."""
+        state_dir = content / ".incrbuild"
+        script = textwrap.dedent(
+            f"""
+            import os, signal
+            def killed(*args, **kwargs):  # the moment between write+fsync and rename
+                os.kill(os.getpid(), signal.SIGKILL)
+            os.replace = killed
+            from incrbuild._cli import main
+            main(["commit", {str(content)!r}, "--quiet"])
+            """
+        )
+        for _ in range(3):
+            killed = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+            assert killed.returncode == -9
+            # Each killed commit left exactly its own temporary: earlier ones were removed.
+            assert len(list(state_dir.glob(".state-*.tmp"))) == 1
+            assert not (state_dir / "state.bin").exists()
+        assert main(["commit", str(content), "--quiet"]) == 0
+        assert list(state_dir.glob(".state-*.tmp")) == []
+        assert StateStore(state_dir).load().files
+
+
+def _deep_page(root: Path) -> str:
+    """A page whose path exceeds PATH_MAX ("File name too long"), built level by level."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(25):  # 25 x 201 bytes > 4096
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        page = os.open("deep.md", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(page, b"---\ntitle: deep\n---\n")
+        os.close(page)
+    finally:
+        os.close(fd)
+    return "d" * 200
+
+
+def _write_bytes(root: Path, name: bytes, data: bytes) -> str:
+    with open(os.path.join(os.fsencode(root), name), "wb") as handle:
+        handle.write(data)
+    return os.fsdecode(name)
+
+
+def _link(root: Path, name: str, target: str) -> str:
+    (root / name).symlink_to(target)
+    return name
+
+
+def _fifo(root: Path) -> str:
+    os.mkfifo(root / "fifo.md")
+    return "fifo.md"
+
+
+def _sound(reason: str) -> Any:
+    return pytest.mark.xfail(strict=True, reason=f"sound (issue 12): {reason}")
+
+
+#: Each hostile input of issue 12: (id, make it below the content root -> the name it made).
+HOSTILE: list[Any] = [
+    pytest.param(lambda r: write(r / "bad.md", "---\ntitle: [oops\n---\n").name, id="bad-yaml"),
+    pytest.param(
+        lambda r: _write_bytes(r, b"latin.md", b"---\ntitle: caf\xe9\n---\n"),
+        id="non-utf8-front-matter",
+    ),
+    pytest.param(
+        lambda r: write(r / "open.md", "---\ntitle: never closed\n").name,
+        id="unterminated-front-matter",
+    ),
+    pytest.param(lambda r: write(r / "empty.md", "").name, id="empty-page"),
+    pytest.param(
+        lambda r: write(r / "date.md", "---\ndate: 2024-13-45\n---\n").name,
+        id="impossible-month",
+        marks=_sound("an impossible date must be a per-page front-matter error"),
+    ),
+    pytest.param(
+        lambda r: write(r / "date.md", "---\ndate: 2024-02-30\n---\n").name,
+        id="impossible-day",
+        marks=_sound("an impossible date must be a per-page front-matter error"),
+    ),
+    pytest.param(
+        lambda r: _write_bytes(r, b"caf\xe9.md", b"---\ntitle: x\n---\n"),
+        id="non-utf8-name",
+        marks=_sound("a name that is not UTF-8 must be stored losslessly (commit crashes)"),
+    ),
+    pytest.param(
+        lambda r: _write_bytes(r, b"new\nline.md", b"---\ntitle: x\n---\n"),
+        id="newline-in-name",
+    ),
+    pytest.param(lambda r: _link(r, "loop.md", "loop.md"), id="symlink-loop-page"),
+    pytest.param(lambda r: _link(r, "dangling.md", "nowhere.md"), id="dangling-link"),
+    pytest.param(lambda r: _link(r, "linked.md", "docs/a.md"), id="link-to-page"),
+    pytest.param(lambda r: _link(r / "docs", "up", ".."), id="directory-link-loop"),
+    pytest.param(lambda r: _link(r, "dirlink.md", "docs"), id="directory-link-named-md"),
+    pytest.param(_fifo, id="fifo-named-md"),
+    pytest.param(_deep_page, id="path-beyond-path-max"),
+    pytest.param(
+        lambda r: (r / ".incrbuild" / "state.bin").write_bytes(b"junk") and ".incrbuild",
+        id="corrupt-store",
+    ),
+]
+
+
+class TestHostileInputs:
+    """Every input of issue 12 through the real command: a message, never a traceback."""
+
+    @staticmethod
+    def run_clean(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+        result = run_command(*args, cwd=cwd)
+        out = result.stdout.decode("utf-8", "strict")  # valid UTF-8, whatever the names
+        err = result.stderr.decode("utf-8", "backslashreplace")
+        assert "Traceback" not in err, err
+        assert "internal error" not in err, err
+        assert result.returncode in (0, 1), (result.returncode, err)
+        return result.returncode, out, err
+
+    @pytest.mark.parametrize("make", HOSTILE)
+    def test_plan_commit_plan(self, content: Path, make: Any) -> None:
+        """Commit a clean tree, add the input, then plan (JSON and text), commit, plan again."""
+        self.run_clean("commit", str(content))
+        made = make(content)
+        _, out, err = self.run_clean("plan", str(content), "--json")
+        data = json.loads(out)
+        top = made.split("/")[0]
+        named = [*data["pages"], *data["changes"]["added"], *(e["path"] for e in data["errors"])]
+        # Not content: the store, links to nothing or to directories, special files.
+        if top != ".incrbuild" and not top.startswith(("dangling", "dirlink", "up", "fifo")):
+            # What changed is planned or reported: never silently dropped.
+            assert any(top in name or name.startswith('"') for name in named), (named, err)
+        self.run_clean("plan", str(content), "--explain")
+        self.run_clean("commit", str(content))
+        self.run_clean("plan", str(content), "--json")
+
+    def test_relative_paths_and_another_working_directory(self, content: Path) -> None:
+        """Relative content and state dirs from the parent; an edit is then planned."""
+        parent = content.parent
+        self.run_clean("commit", "content", "--state-dir", "state", cwd=parent)
+        write(content / "docs" / "b.md", "---\ntitle: B2\n---\nB\n")
+        _, out, _ = self.run_clean("plan", "content", "--state-dir", "state", "--json", cwd=parent)
+        assert "docs/b.md" in json.loads(out)["pages"]
+        _, out, _ = self.run_clean("plan", ".", "--state-dir", "../state", "--json", cwd=content)
+        data = json.loads(out)
+        assert "docs/b.md" in data["pages"]
+        assert data["full"] is False
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+    def test_unreadable_page(self, content: Path) -> None:
+        """A page that cannot be read: named on stderr, planned, status 1."""
+        self.run_clean("commit", str(content))
+        page = write(content / "secret.md", "---\ntitle: S\n---\n")
+        page.chmod(0)
+        try:
+            status, _, err = self.run_clean("plan", str(content), "--json")
+        finally:
+            page.chmod(0o644)
+        assert status == 1
+        assert "secret.md" in err
+
+
 class TestModuleEntryPoint:
     def test_python_dash_m(self, content: Path) -> None:
         """``python -m incrbuild`` runs the same command line."""
