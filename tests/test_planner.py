@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from incrbuild import Engine, Plan, ReasonKind
+from incrbuild import Engine, Plan, Reason, ReasonKind
 from incrbuild.adapters.files import open_engine
 
 
@@ -395,3 +397,46 @@ class TestRemovedOutputs:
         site.engine.commit(plan)
         (site.root / "about.md").unlink()
         assert site.build().removed_outputs == {"about/index.html"}
+
+
+class TestReasonDescribe:
+    @given(
+        kind=st.sampled_from(list(ReasonKind)),
+        parts=st.lists(
+            st.one_of(
+                st.sampled_from(["sign in.html", " in ", "log in", "in", "a (b)", "of"]),
+                st.text(
+                    st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+                    min_size=1,
+                ).filter(lambda s: s not in {".", ".."}),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        detail=st.text(max_size=10),
+    )
+    def test_source_survives_whatever_its_words(
+        self, kind: ReasonKind, parts: list[str], detail: str
+    ) -> None:
+        """Every kind shows its source verbatim, relative to the root (" in " included)."""
+        root = Path("/site/content")
+        rel = "/".join(parts)
+        text = Reason(kind, root / rel, detail).describe(root)
+        assert rel in text
+        if detail:
+            assert text.endswith(f"({detail})")
+
+    def test_path_with_in_is_not_mangled(self) -> None:
+        """The issue's example: ``templates/sign in.html`` stays whole."""
+        root = Path("/site")
+        reason = Reason(ReasonKind.DEPENDENCY, root / "templates/sign in.html")
+        assert reason.describe(root) == "depends on templates/sign in.html which changed"
+        link = Reason(ReasonKind.LINK, root / "log in.md")
+        assert link.describe(root) == "links to log in.md whose title or existence changed"
+
+    def test_one_format_per_kind(self) -> None:
+        """Each kind reads differently, with and without a source."""
+        root = Path("/r")
+        with_source = {Reason(k, root / "p.md").describe(root) for k in ReasonKind}
+        without = {Reason(k).describe() for k in ReasonKind}
+        assert len(with_source) == len(without) == len(ReasonKind)

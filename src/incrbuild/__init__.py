@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the table belo
     )
     from incrbuild._plan import Plan, PlanStats, Reason, ReasonKind, navigation_order_key
     from incrbuild._registry import IndexRegistry, RegistryStats, tags_from_metadata
+    from incrbuild._rules import PageChange, PlanBuilder, Rule, RuleContext
     from incrbuild._state import StateStore
     from incrbuild._synthetic import SyntheticSite, generate_site
     from incrbuild._watch import (
@@ -73,14 +74,18 @@ __all__ = [
     "IncrbuildError",
     "IndexRegistry",
     "KindPolicy",
+    "PageChange",
     "PageLike",
     "ParallelError",
     "ParallelPolicy",
     "Plan",
+    "PlanBuilder",
     "PlanStats",
     "Reason",
     "ReasonKind",
     "RegistryStats",
+    "Rule",
+    "RuleContext",
     "SectionLike",
     "SiteLike",
     "SiteLoader",
@@ -132,6 +137,7 @@ _MODULE_OF: dict[str, str] = {
         ),
         "incrbuild._plan": ("Plan", "PlanStats", "Reason", "ReasonKind", "navigation_order_key"),
         "incrbuild._registry": ("IndexRegistry", "RegistryStats", "tags_from_metadata"),
+        "incrbuild._rules": ("PageChange", "PlanBuilder", "Rule", "RuleContext"),
         "incrbuild._state": ("StateStore",),
         "incrbuild._synthetic": ("SyntheticSite", "generate_site"),
         "incrbuild._watch": (

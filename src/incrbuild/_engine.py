@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, final
 
@@ -23,9 +23,12 @@ from incrbuild._detect import (
     unchecked_record,
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
+from incrbuild._metadata import normalise_metadata
 from incrbuild._paths import absolute, require_absolute
-from incrbuild._plan import Plan, Planner, PlanStats, normalise_metadata
+from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
+from incrbuild._planner import Planner
 from incrbuild._registry import IndexRegistry
+from incrbuild._rules import Rule
 from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
@@ -58,6 +61,8 @@ class Engine:
     site after detection (so a warm build reads only changed sources).  Call
     :meth:`plan`, render ``plan.pages`` (recording what each page read with
     :meth:`record_dependencies`), then :meth:`commit` once the build succeeded.
+    *rules* are the host's :class:`~incrbuild.Rule` objects: they run after
+    the built-in ones, in order, inside every plan (and its timing).
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class Engine:
         ignore: Callable[[str], bool] | None = None,
         lock_timeout: float = 30.0,
         changed_contents: Callable[[str, bytes], None] | None = None,
+        rules: Sequence[Rule] = (),
     ) -> None:
         if site is None and loader is None:
             raise TypeError("Engine needs a site or a loader")
@@ -108,7 +114,10 @@ class Engine:
             **detector_options,
         )
         self.planner = Planner(
-            key_for=self.detector.key_for, path_for=self.detector.path_for, navigation=navigation
+            key_for=self.detector.key_for,
+            path_for=self.detector.path_for,
+            navigation=navigation,
+            rules=rules,
         )
         self._site = site
         self._loader = loader
@@ -258,7 +267,7 @@ class Engine:
         checked = frozenset(self._uncommitted_paths)
         detection = self.detector.detect_paths(previous, checked, extra_keys=extra)
         plan = self._plan_detection(detection, previous, started)
-        return attrs.evolve(plan, watched_paths=checked)
+        return attrs.evolve(plan, _basis=PlanBasis(detection, previous, checked))
 
     def _state_file_changed(self) -> bool:
         return self._store_stamp() != self._state_stamp
@@ -321,8 +330,7 @@ class Engine:
             pages=frozenset(),
             root=self.content_dir,
             stats=stats,
-            detection=detection,
-            base=previous,
+            _basis=PlanBasis(detection, previous),
         )
 
     def _load_site(self, detection: Detection, previous: State) -> None:
@@ -366,10 +374,10 @@ class Engine:
         If another process committed since *plan* was made, entries either side
         changed are dropped, so the next plan re-checks them: more work, no miss.
         """
-        detection = plan.detection
-        base = plan.base
-        if detection is None or base is None:
+        basis = plan_basis(plan)
+        if basis is None:
             raise ValueError("commit() needs a plan made by this engine's plan()")
+        detection, base = basis.detection, basis.previous
         failed_keys = {self.detector.key_for(p) for p in failed}
         with self._recorded_lock:
             recorded_deps, self._recorded_deps = self._recorded_deps, {}
@@ -395,7 +403,7 @@ class Engine:
             else:
                 if detection.partial:
                     base = _copy_state(base)
-                    plan = attrs.evolve(plan, detection=_completed(detection, base), base=base)
+                    plan = attrs.evolve(plan, _basis=PlanBasis(_completed(detection, base), base))
                 if self._site is None and self._loader is not None:
                     self._load_site(detection, base)
                 state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
@@ -413,7 +421,7 @@ class Engine:
             self.store.save(state)
         self._state = state
         if detection.partial:
-            self._uncommitted_paths.difference_update(plan.watched_paths)
+            self._uncommitted_paths.difference_update(basis.watched_paths)
         else:
             self._uncommitted_paths.clear()
             self._needs_full_scan = False
@@ -431,8 +439,9 @@ class Engine:
         failed_keys: set[str],
     ) -> State:
         """Apply a partial (watcher) detection to the in-memory state, in proportion to it."""
-        detection = plan.detection
-        assert detection is not None
+        basis = plan_basis(plan)
+        assert basis is not None
+        detection = basis.detection
         key_for = self.detector.key_for
         dropped = detection.removed_keys
         for key in dropped:
@@ -559,8 +568,9 @@ class Engine:
         recorded_outputs: dict[str, tuple[str, ...]],
         failed_keys: set[str],
     ) -> State:
-        detection = plan.detection
-        assert detection is not None
+        basis = plan_basis(plan)
+        assert basis is not None
+        detection = basis.detection
         key_for = self.detector.key_for
         files = dict(detection.files)
         for key in failed_keys & files.keys():
