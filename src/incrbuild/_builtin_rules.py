@@ -21,11 +21,10 @@ from incrbuild._metadata import (
     cascade_of,
     changed_keys,
     navigation_order_key,
-    view,
 )
 from incrbuild._plan import Reason, ReasonKind
 from incrbuild._registry import IndexRegistry, tags_from_metadata
-from incrbuild._rules import PlanBuilder, Rule, RuleContext, full_reason, previous_state
+from incrbuild._rules import PageChange, PlanBuilder, Rule, RuleContext, full_reason, previous_state
 from incrbuild.protocols import PageLike, SectionLike, is_generated
 
 __all__ = [
@@ -126,8 +125,9 @@ class CascadeRule:
         if context.full:
             return
         registry = context.registry
-        root_index = registry.site.root_path / INDEX_NAME
         for change in context.page_changes:
+            if "cascade" not in change.changed_keys:
+                continue
             keys = changed_keys(cascade_of(change.old), cascade_of(change.new))
             if not keys:
                 continue
@@ -140,7 +140,7 @@ class CascadeRule:
             section = _section_of_index(path, registry)
             if section is not None:
                 _cascade_into(section, keys, reason, listing_changed, registry, out)
-            elif path == root_index:
+            elif path == registry.site.root_path / INDEX_NAME:
                 for page in registry.regular_pages():
                     if page.source_path != path:
                         out.page(page.source_path, reason)
@@ -173,6 +173,8 @@ def _cascade_into(
             child_index = child.index_page
             if child_index is not None and not is_generated(child_index):
                 out.page(child_index.source_path, reason)
+                if listing_changed:
+                    _listing_of(child_index, registry, out, reason)
             masked = frozenset(cascade_of(child_index.metadata if child_index else None))
             remaining = reaching - masked
             if remaining:
@@ -187,11 +189,18 @@ def _section_of_index(path: Path, registry: IndexRegistry) -> SectionLike | None
 
 
 def _listing_of(page: PageLike, registry: IndexRegistry, out: PlanBuilder, reason: Reason) -> None:
+    """Plan the listings that show a page a cascade reached: its tags', its section's.
+
+    A section's index page also shows (title, date, order) in the parent's listing.
+    """
     for tag in registry.tags_of(page):
         out.term(tag, reason)
     section = registry.section_of(page)
     if section is not None and section.path is not None:
         out.section(section.path, reason)
+    path = page.source_path
+    if path.name == INDEX_NAME and path.parent != registry.site.root_path:
+        out.section(path.parent.parent, reason)
 
 
 @final
@@ -209,7 +218,7 @@ class ListingRule:
             path = change.path
             old_tags = effective_tags(path, change.old, registry)
             new_tags = effective_tags(path, change.new, registry)
-            listing_changed = view(change.old, LISTING_KEYS) != view(change.new, LISTING_KEYS)
+            listing_changed = _shows_change(change, LISTING_KEYS)
             reason_tags = Reason(ReasonKind.TAXONOMY, path)
             for tag in (old_tags | new_tags) if listing_changed else (old_tags ^ new_tags):
                 out.term(tag, reason_tags)
@@ -222,6 +231,13 @@ class ListingRule:
             if path.name == INDEX_NAME and path.parent != root:
                 # A section's title and order show in its parent's listing.
                 out.section(path.parent.parent, reason_section)
+
+
+def _shows_change(change: PageChange, keys: frozenset[str]) -> bool:
+    """Whether a listing showing *keys* of the page changes: it came, went, or one changed."""
+    if change.old is None or change.new is None:
+        return True
+    return not change.changed_keys.isdisjoint(keys)
 
 
 def effective_tags(
@@ -263,7 +279,7 @@ class NavigationRule:
             return
         registry = context.registry
         for change in context.page_changes:
-            if view(change.old, NAVIGATION_KEYS) == view(change.new, NAVIGATION_KEYS):
+            if not _shows_change(change, NAVIGATION_KEYS):
                 continue
             path = change.path
             section_dir = listing_section_dir(path, registry)
@@ -372,9 +388,8 @@ class DependentsRule:
         """Plan the recorded users of each changed file."""
         if context.full:
             return
-        changes = context.changes
         pages = context.registry.page_by_path
-        for path in sorted(changes.changed | {p for p, _ in changes.errors}):
+        for path in context.changed_sources():
             users = context.dependents(path)
             if not users:
                 continue

@@ -267,7 +267,9 @@ class Engine:
         checked = frozenset(self._uncommitted_paths)
         detection = self.detector.detect_paths(previous, checked, extra_keys=extra)
         plan = self._plan_detection(detection, previous, started)
-        return attrs.evolve(plan, _basis=PlanBasis(detection, previous, checked))
+        basis = plan_basis(plan)
+        assert basis is not None
+        return attrs.evolve(plan, _basis=attrs.evolve(basis, watched_paths=checked))
 
     def _state_file_changed(self) -> bool:
         return self._store_stamp() != self._state_stamp

@@ -17,7 +17,7 @@ from incrbuild._detect import ChangeSet, Detection
 from incrbuild._metadata import navigation_order_key
 from incrbuild._plan import Plan, PlanBasis, PlanStats, Reason, ReasonKind
 from incrbuild._registry import IndexRegistry
-from incrbuild._rules import PlanBuilder, Rule, RuleContext
+from incrbuild._rules import PlanBuilder, Rule, RuleContext, builder_members
 from incrbuild._state import State
 
 __all__ = ["Planner"]
@@ -90,20 +90,20 @@ class Planner:
         removed_outputs = frozenset(
             output for path in removed_pages for output in previous.outputs.get(key_for(path), ())
         )
-        terms = out.terms
+        pages, terms, sections, outputs = builder_members(out)
         removed_terms = frozenset(tag for tag in terms if not registry.pages_with_tag(tag))
         return Plan(
             changes=changes,
-            pages=frozenset(p for p in out.pages if p not in removed_pages),
+            pages=frozenset(pages.keys() - removed_pages),
             removed_pages=removed_pages,
             removed_outputs=removed_outputs,
-            terms=frozenset(t for t in terms if t not in removed_terms),
+            terms=frozenset(terms.keys() - removed_terms),
             removed_terms=removed_terms,
-            sections=frozenset(out.sections),
-            outputs=frozenset(out.outputs),
-            reasons=dict(out.pages),
-            term_reasons=dict(terms),
-            output_reasons=dict(out.outputs),
+            sections=frozenset(sections),
+            outputs=frozenset(outputs),
+            reasons=pages,
+            term_reasons=terms,
+            output_reasons=outputs,
             full=full,
             root=registry.site.root_path,
             stats=PlanStats(detector=detection.stats, site_pages=len(registry.site.pages)),

@@ -11,7 +11,6 @@ outputs, each with a :class:`~incrbuild.Reason`.  Rules run inside
 
 from __future__ import annotations
 
-import functools
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -61,6 +60,9 @@ class PageChange:
     old: Mapping[str, Any] | None
     new: Mapping[str, Any] | None
     page: PageLike | None = attrs.field(default=None, eq=False, repr=False)
+    _changed_keys: frozenset[str] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False, alias="_changed_keys"
+    )
 
     @property
     def added(self) -> bool:
@@ -72,10 +74,14 @@ class PageChange:
         """The page is gone since the last build."""
         return self.old is not None and self.new is None
 
-    @functools.cached_property
+    @property
     def changed_keys(self) -> frozenset[str]:
         """Top-level front matter keys whose values differ (a key only one side has counts)."""
-        return changed_keys(self.old, self.new)
+        found = self._changed_keys
+        if found is None:
+            found = changed_keys(self.old, self.new)
+            object.__setattr__(self, "_changed_keys", found)
+        return found
 
 
 @final
@@ -101,6 +107,9 @@ class RuleContext:
         self._previous = previous
         self._key_for = key_for
         self._path_for = path_for
+        self._keys: dict[Path, str] = {}
+        self._page_changes: tuple[PageChange, ...] | None = None
+        self._changed_sources: tuple[Path, ...] | None = None
 
     @property
     def registry(self) -> IndexRegistry:
@@ -122,7 +131,7 @@ class RuleContext:
         """The content directory (absolute)."""
         return self.registry.site.root_path
 
-    @functools.cached_property
+    @property
     def page_changes(self) -> tuple[PageChange, ...]:
         """Each page whose source changed, was added, removed or unreadable, by path.
 
@@ -130,12 +139,13 @@ class RuleContext:
         generated, and changed files that were never and are not pages
         (assets, data files), are not listed.
         """
+        if self._page_changes is not None:
+            return self._page_changes
         facts = self._previous.facts
         pages = self.registry.page_by_path
-        changes = self.changes
         found: list[PageChange] = []
-        for path in sorted(changes.changed | {p for p, _ in changes.errors}):
-            record = facts.get(self._key_for(path))
+        for path in self.changed_sources():
+            record = facts.get(self.key_for(path))
             page = pages.get(path)
             if page is not None and is_generated(page):
                 continue
@@ -144,11 +154,20 @@ class RuleContext:
             old = None if record is None else record.metadata
             new = None if page is None else normalise_metadata(page.metadata)
             found.append(PageChange(path, old, new, page))
-        return tuple(found)
+        self._page_changes = tuple(found)
+        return self._page_changes
+
+    def changed_sources(self) -> tuple[Path, ...]:
+        """Every path added, modified, removed or unreadable (pages or not), sorted."""
+        if self._changed_sources is None:
+            changes = self._changes
+            errors = {path for path, _ in changes.errors}
+            self._changed_sources = tuple(sorted(changes.changed | errors))
+        return self._changed_sources
 
     def previous_metadata(self, path: Path) -> Mapping[str, Any] | None:
         """The front matter *path* had at the last commit (``None``: it was not a page)."""
-        record = self._previous.facts.get(self._key_for(path))
+        record = self._previous.facts.get(self.key_for(path))
         return None if record is None else record.metadata
 
     def existed_before(self, directory: Path) -> bool:
@@ -174,12 +193,15 @@ class RuleContext:
 
     def dependents(self, path: Path) -> frozenset[Path]:
         """The pages that recorded reading *path* (a template, data file, or page) last build."""
-        users = self._previous.dependents.get(self._key_for(path), ())
+        users = self._previous.dependents.get(self.key_for(path), ())
         return frozenset(self._path_for(user) for user in users)
 
     def key_for(self, path: Path) -> str:
         """The stored key of *path* (POSIX, relative to the content directory)."""
-        return self._key_for(path)
+        key = self._keys.get(path)
+        if key is None:
+            key = self._keys[path] = self._key_for(path)
+        return key
 
     def path_for(self, key: str) -> Path:
         """The path of stored key *key*."""
@@ -247,6 +269,18 @@ def previous_state(context: RuleContext) -> State:
 def full_reason(context: RuleContext) -> Reason | None:
     """Why a full rebuild is planned (``None``: it is not): for the built-in rules only."""
     return context._full_reason
+
+
+def builder_members(
+    out: PlanBuilder,
+) -> tuple[
+    dict[Path, tuple[Reason, ...]],
+    dict[str, tuple[Reason, ...]],
+    dict[Path, tuple[Reason, ...]],
+    dict[str, tuple[Reason, ...]],
+]:
+    """*out*'s pages, terms, sections and outputs with their reasons: for the planner only."""
+    return out._pages, out._terms, out._sections, out._outputs
 
 
 def _add(members: dict[_K, tuple[Reason, ...]], key: _K, reason: Reason) -> None:
