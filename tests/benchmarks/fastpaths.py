@@ -157,6 +157,40 @@ def import_time(repeats: int = 15) -> dict[str, float]:
     return {"import_s": plain / 1e6, "cli_import_s": cli / 1e6}
 
 
+def front_matter_parsers(content: Path, limit: int = 2_000) -> dict[str, float]:
+    """Seconds per page to parse the front matter of *limit* generated pages, per parser.
+
+    PyYAML's ``CSafeLoader`` (what incrbuild uses when libyaml is there) against its
+    pure-Python ``SafeLoader``, and ``json.loads`` of the same data as JSON: a C
+    parser with no YAML semantics, the lower bound an alternative could approach.
+    """
+    import json
+
+    import yaml
+
+    blocks = []
+    for path in sorted(content.rglob("*.md"))[:limit]:
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("---\n"):
+            blocks.append(text[4 : text.index("\n---", 3)])
+    as_json = [json.dumps(yaml.load(b, Loader=yaml.CSafeLoader), default=str) for b in blocks]
+
+    def per_page(run: Any) -> float:
+        return best_of(run, 3) / len(blocks)
+
+    c_loader, py_loader = yaml.CSafeLoader, yaml.SafeLoader
+
+    return {
+        "pages": len(blocks),
+        "c_safe_loader_s": per_page(lambda: [yaml.load(b, Loader=c_loader) for b in blocks]),
+        "safe_loader_s": per_page(lambda: [yaml.load(b, Loader=py_loader) for b in blocks]),
+        "json_s": per_page(lambda: [json.loads(b) for b in as_json]),
+        "parse_front_matter_s": per_page(
+            lambda: [parse_front_matter(f"---\n{b}\n---\n", Path("p.md")) for b in blocks]
+        ),
+    }
+
+
 def racy_cliff(pages: int, repeats: int) -> dict[str, float]:
     """No-op plans after a commit made right after the writes, vs an aged no-op plan.
 
@@ -210,6 +244,8 @@ def measure(pages: int, *, doit: bool = True) -> dict[str, Any]:
         row["commit"] = commit_costs(site, 15)
         print(f"[{pages} pages] fast paths: cold build", flush=True)
         row["cold"] = cold_build(site, 3 if pages <= 10_000 else 1)
+        if pages == 10_000:
+            row["parsers"] = front_matter_parsers(site.content)
     finally:
         site.close()
     print(f"[{pages} pages] fast paths: racy cliff", flush=True)
