@@ -565,3 +565,20 @@ class TestNoopWithoutSiteModel:
         assert len(fresh.site.pages) == 5  # loaded on demand
         pages[1].write_text("---\ntitle: P1 new\ntags: [t1]\n---\n")
         assert pages[0] in fresh.plan().pages  # the dependency survived the no-op commit
+
+    def test_events_after_a_noop_plan_stay_partial(self, tmp_path: Path) -> None:
+        """After a committed no-op plan that loaded no model, an event plan is still partial."""
+        pages = make_site(tmp_path / "c")
+        open_engine(tmp_path / "c", state_dir=tmp_path / "st").commit(
+            open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan()
+        )
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st")
+        engine.commit(engine.plan())  # no-op: no site model
+        pages[2].write_text("---\ntitle: P2 edited\ntags: [t0]\n---\n")
+        plan = engine.plan_paths([pages[2]])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert plan.changes.modified == {pages[2]}
+        assert pages[2] in plan.pages
+        engine.commit(plan)
+        assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes

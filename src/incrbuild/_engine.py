@@ -261,7 +261,9 @@ class Engine:
         ):
             return self.plan()
         if self._loader is not None and self._site is None:
-            return self.plan()
+            if self._deferred is None:
+                return self.plan()
+            self._load_site(*self._deferred)  # a no-op plan skipped it; events need it
         extra = set(previous.dependents) | self._global_keys
         self._uncommitted_paths.update(map(absolute, paths))
         checked = frozenset(self._uncommitted_paths)
