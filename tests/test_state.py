@@ -523,6 +523,27 @@ class TestRacyRefresh:
         fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         assert fresh.plan().changes.modified == {pages[3]}
 
+    def test_refresh_keeps_no_record_the_scan_did_not_verify(self, tmp_path: Path) -> None:
+        """A record no scan checks any more (an outside input no page reads) is dropped."""
+        pages = make_site(tmp_path / "c", pages=20)
+        outside = tmp_path / "layout.html"
+        outside.write_text("<html/>")
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        time.sleep(self.WINDOW / 1e9 + 0.05)
+        plan = engine.plan()
+        engine.record_dependencies(pages[0], [outside])
+        engine.commit(plan)
+        assert outside.as_posix() in engine.load_state().files
+        pages[0].write_text("---\ntitle: P0 again\n---\n")  # racy from here on
+        plan = engine.plan()
+        engine.record_dependencies(pages[0], [])
+        engine.commit(plan)  # the outside record stays (seen), but nothing depends on it
+        time.sleep(self.WINDOW / 1e9 + 0.05)
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        assert fresh.plan().stats.detector.racy_checks >= 1  # a refresh happened
+        assert outside.as_posix() not in fresh.load_state().files
+        assert outside.as_posix() not in StateStore(tmp_path / "st").load().files
+
     def test_refresh_does_not_overwrite_another_writers_commit(self, tmp_path: Path) -> None:
         """A plan that would refresh, racing a commit of another engine, loses no commit."""
         pages = self.write_and_commit(tmp_path)

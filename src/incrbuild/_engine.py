@@ -214,6 +214,8 @@ class Engine:
         it is free and no other commit intervened; the commit id stays, since what
         was built did not change.
         """
+        if self.detector.mode is not DetectionMode.STAT:
+            return  # content mode checks everything anyway; directory-mtime skips files
         floor = detection.snapshot_ns - self.detector.racy_window_ns
         files = state.files
         refreshed: dict[str, FileRecord] = {}
@@ -232,6 +234,7 @@ class Engine:
             return  # nothing would be trusted by the next scan: not worth a write
         files.update(refreshed)
         state.dirs.update(dirs)
+        _drop_unverified(state, detection)
         state.snapshot_ns = detection.snapshot_ns
         if state is not self._state or self._state_file_changed():
             return
@@ -510,6 +513,7 @@ class Engine:
         for key, listing in detection.dirs.items():
             if state.dirs.get(key) is not listing:
                 state.dirs[key] = listing
+        _drop_unverified(state, detection)
         for key in failed_keys & files.keys():
             # Still known (so its removal is a change), and checked again next time.
             files[key] = unchecked_record(files[key])
@@ -617,6 +621,23 @@ class Engine:
             dependents=_invert(dependencies),
             outputs=outputs,
         )
+
+
+def _drop_unverified(state: State, detection: Detection) -> None:
+    """Drop records a whole scan did not verify (as a commit would) before its snapshot.
+
+    Raising ``snapshot_ns`` vouches for every record kept; a record the scan did not
+    see (a file outside the root no page depends on any more, a vanished directory)
+    would otherwise be trusted as of a snapshot that never checked it.
+    """
+    # The scan's records are a subset of the state's (nothing was added, and new
+    # directories were merged in already), so equal sizes mean equal keys.
+    if len(state.files) != len(detection.files):
+        for key in state.files.keys() - detection.files.keys():
+            del state.files[key]
+    if len(state.dirs) != len(detection.dirs):
+        for key in state.dirs.keys() - detection.dirs.keys():
+            del state.dirs[key]
 
 
 def _unchanged(detection: Detection) -> bool:
