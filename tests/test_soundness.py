@@ -166,3 +166,102 @@ class TestNoCrash:
         plan = engine_for(content).plan()
         assert [p.name for p, _ in plan.changes.errors] == ["bad.md"]
         assert {content / "top.md", content / "docs" / "good.md"} <= plan.pages
+
+
+def test_a_directory_unlistable_then_readable_is_walked_by_event_plans(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Miss 5: files of a directory that could not be listed appear once it can be."""
+    engine = engine_for(content)
+    engine.commit(engine.plan())
+    settle()
+    locked = content / "locked"
+    write(locked / "one.md", "---\ntitle: One\n---\n")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if os.fspath(path) == os.fspath(locked):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    with monkeypatch.context() as patched:
+        patched.setattr("incrbuild._detect.os.scandir", scandir)
+        plan = engine.plan_paths([locked, locked / "one.md"])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert [p.name for p, _ in plan.changes.errors] == ["locked"]
+        engine.commit(plan)
+    settle()
+    plan = engine.plan_paths([locked])  # e.g. the watcher's event for the chmod
+    assert plan.detection is not None
+    assert plan.detection.partial
+    assert names(plan.changes.added, content) == {"locked/one.md"}
+    assert locked / "one.md" in plan.pages
+
+
+class TestSymbolicLinks:
+    """Miss 4: links are followed to files (content of the target, under the link's name)."""
+
+    def test_a_directory_link_whose_target_becomes_a_file_is_tracked(
+        self, content: Path, tmp_path: Path
+    ) -> None:
+        target = tmp_path / "elsewhere"
+        target.mkdir()
+        (content / "linked.md").symlink_to(target)
+        engine = engine_for(content)
+        settle()  # the content directory's listing is trusted from now on
+        engine.commit(engine.plan())
+        settle()
+        target.rmdir()  # the link and its directory stay untouched
+        write(target, "---\ntitle: Now a file\n---\n")
+        plan = engine.plan()
+        assert names(plan.changes.added, content) == {"linked.md"}
+        assert content / "linked.md" in plan.pages
+        engine.commit(plan)
+        settle()
+        write(target, "---\ntitle: Edited through the link\n---\n")
+        assert names(engine.plan().changes.modified, content) == {"linked.md"}
+
+    def test_an_event_on_the_target_checks_the_link(self, content: Path) -> None:
+        (content / "alias.md").symlink_to(content / "docs" / "good.md")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        write(content / "docs" / "good.md", "---\ntitle: Better\n---\n")
+        plan = engine.plan_paths([content / "docs" / "good.md"])  # what a watcher reports
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert names(plan.changes.modified, content) == {"alias.md", "docs/good.md"}
+
+    def test_a_retargeted_link_in_a_chain_is_followed_by_events(self, content: Path) -> None:
+        (content / "hop.md").symlink_to(content / "top.md")
+        (content / "alias.md").symlink_to(content / "hop.md")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        (content / "hop.md").unlink()
+        (content / "hop.md").symlink_to(content / "docs" / "good.md")
+        plan = engine.plan_paths([content / "hop.md"])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert names(plan.changes.modified, content) == {"alias.md", "hop.md"}
+        engine.commit(plan)
+        settle()
+        write(content / "docs" / "good.md", "---\ntitle: Better\n---\n")
+        plan = engine.plan_paths([content / "docs" / "good.md"])
+        assert names(plan.changes.modified, content) == {"alias.md", "docs/good.md", "hop.md"}
+
+    def test_a_target_outside_the_watched_tree_makes_event_plans_full(
+        self, content: Path, tmp_path: Path
+    ) -> None:
+        """A watcher of the content directory never reports edits to a target elsewhere."""
+        shared = write(tmp_path / "shared" / "note.md", "---\ntitle: Note\n---\n")
+        (content / "note.md").symlink_to(shared)
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        write(shared, "---\ntitle: Edited elsewhere\n---\n")
+        plan = engine.plan_paths([])  # no event arrives for it
+        assert plan.detection is not None
+        assert not plan.detection.partial
+        assert names(plan.changes.modified, content) == {"note.md"}

@@ -177,6 +177,8 @@ class _Scan:
     previous_files: dict[str, FileRecord]
     previous_dirs: dict[str, DirRecord]
     racy_floor: int
+    relist: bool = False
+    reused_listing: bool = False
     files: dict[str, FileRecord] = attrs.field(factory=dict)
     dirs: dict[str, DirRecord] = attrs.field(factory=dict)
     added: list[str] = attrs.field(factory=list)
@@ -228,6 +230,12 @@ class ChangeDetector:
         self.stat_chunk_size = stat_chunk_size
         self._root_str = os.fspath(self.root)
         self._prefix = self._root_str.rstrip("/\\") + "/"
+        # Symbolic links seen in the listings this detector made: directory key ->
+        # {name: the link's resolved target}.  Watchers report an edit made through a
+        # link on its target, so event-fed detection maps targets back to links.
+        self._links: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._links_by_target: dict[str, list[str]] | None = None
+        self._links_listed = False
 
     # -- keys and paths -----------------------------------------------------------
 
@@ -266,8 +274,14 @@ class ChangeDetector:
 
     # -- detection ---------------------------------------------------------------
 
-    def detect(self, previous: State, extra_keys: Collection[str] = ()) -> Detection:
-        """Compare the disk with *previous*; *extra_keys* are tracked files outside the walk."""
+    def detect(
+        self, previous: State, extra_keys: Collection[str] = (), *, relist: bool = False
+    ) -> Detection:
+        """Compare the disk with *previous*; *extra_keys* are tracked files outside the walk.
+
+        *relist* re-lists every directory, even unchanged ones, so that every
+        symbolic link is known (:attr:`links_known`) before events are trusted.
+        """
         started = time.perf_counter_ns()
         # Taken before the first stat: anything written after it is racy or visibly new.
         snapshot = time.time_ns()
@@ -279,10 +293,16 @@ class ChangeDetector:
             previous_files=previous.files if same_root else {},
             previous_dirs=previous.dirs if same_root else {},
             racy_floor=racy_floor,
+            relist=relist,
         )
+        if relist:
+            self._links.clear()
+            self._links_by_target = None
         pending_dirs = [""]
         while pending_dirs:
             pending_dirs = self._check_files(self._walk(pending_dirs, scan), scan)
+        if not scan.reused_listing and not scan.dir_errors:
+            self._links_listed = True  # every directory was listed: every link is known
         extras = [k for k in extra_keys if k not in scan.files and k not in scan.errors]
         if extras:
             self._check_files(_group(extras), scan)
@@ -344,6 +364,14 @@ class ChangeDetector:
         started = time.perf_counter_ns()
         snapshot = time.time_ns()
         scan = _Scan(previous.files, previous.dirs, self._racy_floor(previous, snapshot))
+        paths = list(paths)
+        if self._links:
+            # A watcher reports an edit made through a link on the link's target (or on
+            # a link it goes through): check the link too, and resolve it afresh.
+            linked = {link for path in paths for link in self.links_to(os.fspath(path))}
+            for link in linked | {self.key_for(path) for path in paths}:
+                self._refresh_link(link)  # a no-op for what is not a known link
+            paths.extend(map(self.path_for, linked))
         removed: set[str] = set()
         removed_dirs: set[str] = set()
         check: list[str] = []
@@ -448,7 +476,13 @@ class ChangeDetector:
                 removed.add(prefix + name)
         for name in old_dirs - set(dirs):
             self._drop_subtree(prefix + name, previous, removed, removed_dirs)
-        new_dirs = [prefix + name for name in dirs if name not in old_dirs]
+        # Walk subdirectories new to the listing, and those never listed (a directory
+        # that could not be listed last time has no record: its files were never seen).
+        new_dirs = [
+            prefix + name
+            for name in dirs
+            if name not in old_dirs or prefix + name not in previous.dirs
+        ]
         to_check: list[_Group] = [
             (
                 key,
@@ -501,6 +535,7 @@ class ChangeDetector:
             if known is not None and unsound and known.stat[0] == current[0]:
                 # The RFC's shortcut: trust the directory's mtime for its files too.
                 record = known
+                scan.reused_listing = True
                 for name in known.files:
                     child = f"{key}/{name}" if key else name
                     previous = scan.previous_files.get(child)
@@ -512,17 +547,20 @@ class ChangeDetector:
                 continue
             if (
                 known is not None
+                and not scan.relist
                 and known.stat == current
                 and current[0] < racy_floor
                 and current[3] < racy_floor
             ):
                 record = known
+                scan.reused_listing = True
             else:
                 listed = self._list(where, key, scan)
                 if listed is None:
                     if known is None:
                         continue
                     record = known
+                    scan.reused_listing = True
                 else:
                     record = DirRecord(current, *listed)
             scan.dirs[key] = record
@@ -538,6 +576,7 @@ class ChangeDetector:
         scan.stats.dirs_listed += 1
         files: list[str] = []
         dirs: list[str] = []
+        links: dict[str, tuple[str, ...]] = {}
         ignore = self.ignore
         exclude = self.exclude
         prefix = f"{key}/" if key else ""
@@ -551,18 +590,88 @@ class ChangeDetector:
                         if entry.is_dir(follow_symlinks=False):
                             dirs.append(name)
                             continue
-                        # A link to a directory is not followed: no loops, no duplicates.
-                        if entry.is_symlink() and entry.is_dir():
-                            continue
+                        if entry.is_symlink():
+                            links[name] = _hops(entry.path)
                     except OSError:
                         pass
+                    # Links stay in the listing, whatever they point at, so every scan stats
+                    # them: a link to a directory (never followed: no loops, no duplicates)
+                    # whose target becomes a file is tracked from then on.
                     files.append(name)
         except OSError as error:
             scan.dir_errors[key] = f"cannot list directory: {error.strerror}"
             return None
+        if links or key in self._links:
+            self._set_links(key, links)
         files.sort()
         dirs.sort()
         return tuple(files), tuple(dirs)
+
+    # -- symbolic links -------------------------------------------------------------
+
+    def _set_links(self, key: str, links: dict[str, tuple[str, ...]]) -> None:
+        if links:
+            self._links[key] = links
+        else:
+            self._links.pop(key, None)
+        self._links_by_target = None
+
+    @property
+    def links_known(self) -> bool:
+        """Whether every symbolic link below the root is known (a relisting detection ran).
+
+        Until then, event-fed detection cannot map a watcher's events on a link's
+        target back to the link, and must not be trusted.
+        """
+        return self._links_listed
+
+    @property
+    def links_watchable(self) -> bool:
+        """Whether every known link's target lies below the root, outside ignored entries.
+
+        A watcher of the root never reports edits to a target elsewhere, so with
+        such links only a full scan sees every change.
+        """
+        return all(
+            self._watched_key(hop) is not None
+            for links in self._links.values()
+            for hops in links.values()
+            for hop in hops
+        )
+
+    def _watched_key(self, target: str) -> str | None:
+        """The key of *target* if it lies below the root and no part of it is ignored."""
+        if not target.startswith(self._prefix):
+            return None
+        key = target[len(self._prefix) :]
+        if any(self.ignore(part) for part in key.split("/")):
+            return None
+        return key
+
+    def links_to(self, path: str) -> list[str]:
+        """Keys of the known links that resolve through *path* (a hop, or the final target)."""
+        by_target = self._links_by_target
+        if by_target is None:
+            by_target = {}
+            for directory, links in self._links.items():
+                prefix = f"{directory}/" if directory else ""
+                for name, hops in links.items():
+                    for hop in hops:
+                        by_target.setdefault(hop, []).append(prefix + name)
+            self._links_by_target = by_target
+        if not by_target:
+            return []
+        found = by_target.get(os.path.normpath(path), [])
+        real = os.path.realpath(path)
+        return found + [k for k in by_target.get(real, []) if k not in found]
+
+    def _refresh_link(self, key: str) -> None:
+        """Re-resolve link *key* (it was retargeted, or a hop of it was)."""
+        directory, _, name = key.rpartition("/")
+        links = self._links.get(directory)
+        if links is not None and name in links:
+            links[name] = _hops(self._os_path(key))
+            self._links_by_target = None
 
     def _check_files(self, groups: list[_Group], scan: _Scan) -> list[str]:
         """Stat and compare files, by directory; return keys that turned out to be directories."""
@@ -641,8 +750,12 @@ class ChangeDetector:
                     continue
                 current = _stat_tuple(info)
                 if not _S_ISREG(current[4]):
-                    if _S_ISDIR(current[4]) and not _is_absolute_key(key):
-                        found_dirs.append(key)
+                    if (
+                        _S_ISDIR(current[4])
+                        and not _is_absolute_key(key)
+                        and not _is_link(f"{where_dir}/{name}")
+                    ):
+                        found_dirs.append(key)  # a file replaced by a directory
                     continue
                 self._examine(key, f"{where_dir}/{name}", current, known, scan)
         finally:
@@ -782,6 +895,29 @@ def _known_ancestor(key: str, known: Mapping[str, DirRecord]) -> str:
     while key and key not in known:
         key = _parent_key(key)
     return key
+
+
+def _hops(where: str) -> tuple[str, ...]:
+    """Every path a link resolves through: each link in its chain, then the final target."""
+    hops: list[str] = []
+    current = where
+    for _ in range(40):  # the kernel's own limit on a chain (ELOOP beyond)
+        try:
+            target = os.readlink(current)
+        except OSError:
+            break
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+        hops.append(current)
+    hops.append(os.path.realpath(where))
+    return tuple(dict.fromkeys(hops))
+
+
+def _is_link(where: str) -> bool:
+    """Whether *where* is a symbolic link (asked only of names that turned out directories)."""
+    try:
+        return stat_module.S_ISLNK(os.lstat(where).st_mode)
+    except OSError:
+        return False
 
 
 def _is_absolute_key(key: str) -> bool:

@@ -175,11 +175,14 @@ class Engine:
 
     def plan(self) -> Plan:
         """Detect what changed since the last commit and decide what to rebuild."""
+        return self._full_plan(relist=False)
+
+    def _full_plan(self, *, relist: bool) -> Plan:
         started = time.perf_counter_ns()
         self._needs_full_scan = True
         previous = self.load_state()
         extra = set(previous.dependents) | self._global_keys
-        detection = self.detector.detect(previous, extra_keys=extra)
+        detection = self.detector.detect(previous, extra_keys=extra, relist=relist)
         try:
             plan = self._plan_detection(detection, previous, started)
         except CorruptRecordError as error:
@@ -256,11 +259,16 @@ class Engine:
         """
         started = time.perf_counter_ns()
         previous = self._state
+        detector = self.detector
+        if not detector.links_known:
+            # Every symbolic link must be known to map events on its target back to it.
+            return self._full_plan(relist=True)
         if (
             self._needs_full_scan
             or previous is None
             or not previous.commit_id
             or self._state_file_changed()
+            or not detector.links_watchable  # edits to a target elsewhere make no event
         ):
             return self.plan()
         if self._loader is not None and self._site is None:
