@@ -34,20 +34,45 @@ from .helpers import SECONDS, quantised_stat
 #: What the machines exercised, summed over a run (read by the report, not asserted here).
 EXERCISED: collections.Counter[str] = collections.Counter()
 DIRS = ["", "a", "b", "a/deep"]
-NAMES = ["x.txt", "y.txt", "z.bin", "ü ñ.txt", "page.md"]
+#: Odd but valid names: spaces, non-ASCII, a newline, a tab, a leading dash, a percent.
+NAMES = ["x.txt", "y.txt", "z.bin", "ü ñ.txt", "page.md", "new\nline.txt", "-\t%20.md"]
 CONTENTS = st.binary(min_size=0, max_size=12)
+#: Where a link points: a tracked file or directory (relative to the root), a file or a
+#: directory outside the tree, nothing (dangling), or itself (a loop).
+LINK_TARGETS = [
+    "x.txt",
+    "a/x.txt",
+    "a",
+    "a/deep",
+    "<outside>",
+    "<outside-dir>",
+    "<missing>",
+    "<self>",
+]
 
 
-def truth(root: Path) -> dict[str, bytes]:
-    """Every tracked file below *root* (hidden entries skipped, links to dirs not followed)."""
-    found: dict[str, bytes] = {}
+def truth(root: Path) -> dict[str, bytes | None]:
+    """Every tracked file below *root*: its bytes, or ``None`` if it cannot be read.
+
+    Hidden entries are skipped; links to files are followed (the target's bytes);
+    links to directories are not followed; a dangling link is no file; a link
+    loop is a file that cannot be read (an error, reported as changed).
+    """
+    found: dict[str, bytes | None] = {}
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        dirnames[:] = [
+            d for d in dirnames if not d.startswith(".") and not (Path(directory) / d).is_symlink()
+        ]
         for name in filenames:
             if name.startswith("."):
                 continue
             path = Path(directory) / name
-            found[path.relative_to(root).as_posix()] = path.read_bytes()
+            try:
+                found[path.relative_to(root).as_posix()] = path.read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # a dangling link (its target, or a directory on the way, is gone)
+            except OSError:
+                found[path.relative_to(root).as_posix()] = None  # link loop
     return found
 
 
@@ -58,29 +83,58 @@ class DetectorMachine(RuleBasedStateMachine):
     quantised = False
     racy_window_ns = 20_000_000
 
+    relative = False
+    outside_links = True
+
     def __init__(self) -> None:
         super().__init__()
+        self.original_cwd = os.getcwd()
         self.workdir = Path(tempfile.mkdtemp(prefix="incrbuild-machine-"))
         self.root = self.workdir / "content"
         self.root.mkdir()
-        self.engine = Engine(
-            loader=FilesLoader(self.root),
-            content_dir=self.root,
-            state_dir=self.workdir / "state",
-            racy_window_ns=self.racy_window_ns,
-        )
+        self.outside = self.workdir / "outside"
+        (self.outside / "dir").mkdir(parents=True)
+        (self.outside / "o.txt").write_bytes(b"outside")
+        if self.relative:
+            # As a host following the README does: relative paths, from the project directory.
+            os.chdir(self.workdir)
+            self.engine = Engine(
+                loader=FilesLoader(Path("content")),
+                content_dir="content",
+                state_dir="state",
+                racy_window_ns=self.racy_window_ns,
+            )
+        else:
+            self.engine = Engine(
+                loader=FilesLoader(self.root),
+                content_dir=self.root,
+                state_dir=self.workdir / "state",
+                racy_window_ns=self.racy_window_ns,
+            )
         if self.quantised:
             self.engine.detector.stat = quantised_stat
         self.committed: dict[str, bytes | None] = {}
-        self.pending: tuple[Plan, dict[str, bytes]] | None = None
+        self.pending: tuple[Plan, dict[str, bytes | None]] | None = None
         self.plans = 0
         self.events: set[Path] = set()
+        self.state_bytes: bytes | None = None
 
     def _event(self, *paths: Path) -> None:
-        """What a perfect file watcher would report for the operation just done."""
-        self.events.update(paths)
+        """What a perfect watcher of the content directory would report for the last operation.
+
+        An edit made through a link is reported on the link's target (and not at all if
+        the target lies outside the content directory).
+        """
+        for path in paths:
+            if path.is_symlink():
+                real = Path(os.path.realpath(path))
+                if self.root in real.parents:
+                    self.events.add(real)
+                continue
+            self.events.add(path)
 
     def teardown(self) -> None:
+        os.chdir(self.original_cwd)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _path(self, rel: str) -> Path:
@@ -93,7 +147,9 @@ class DetectorMachine(RuleBasedStateMachine):
         """Create (or overwrite) a file, making its directory if needed."""
         rel = f"{directory}/{name}" if directory else name
         path = self._path(rel)
-        if path.is_dir():
+        if path.is_symlink() and not path.is_file():
+            path.unlink()  # a link to a directory, dangling or looping: replaced by the file
+        elif path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         for parent in reversed(path.relative_to(self.root).parents[:-1]):
             full = self.root / parent
@@ -149,9 +205,9 @@ class DetectorMachine(RuleBasedStateMachine):
     def delete(self, rel: str) -> None:
         """Delete a file."""
         path = self._path(rel)
-        if path.is_file():
+        if path.is_file() or path.is_symlink():
             path.unlink()
-            self._event(path)
+            self.events.add(path)
 
     @rule(
         target=files,
@@ -164,9 +220,16 @@ class DetectorMachine(RuleBasedStateMachine):
         path = self._path(rel)
         new_rel = f"{directory}/{name}" if directory else name
         target = self._path(new_rel)
-        if not path.is_file() or target.is_dir() or not self._can_hold(target):
+        if (
+            not (path.is_file() or path.is_symlink())
+            or (target.is_dir() and not target.is_symlink())
+            or not self._can_hold(target)
+        ):
             return rel
-        self._event(path, target, *(self.root / p for p in target.relative_to(self.root).parents))
+        # The entries themselves move (a link is renamed, not its target).
+        self.events.update(
+            {path, target, *(self.root / p for p in target.relative_to(self.root).parents)}
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         return new_rel
@@ -210,6 +273,54 @@ class DetectorMachine(RuleBasedStateMachine):
             (path / "inner.txt").write_bytes(data)
             self._event(path, path / "inner.txt")
 
+    @rule(
+        target=files,
+        directory=st.sampled_from(DIRS),
+        name=st.sampled_from(NAMES),
+        to=st.sampled_from(LINK_TARGETS),
+    )
+    def link(self, directory: str, name: str, to: str) -> str:
+        """Create or retarget a symbolic link (to a file, a directory, outside, nothing, itself)."""
+        if not self.outside_links and to.startswith("<outside"):
+            to = "<missing>"  # keep event-fed plans event-fed (see WatchedMachine)
+        return self._link(directory, name, to)
+
+    def _link(self, directory: str, name: str, to: str) -> str:
+        rel = f"{directory}/{name}" if directory else name
+        path = self._path(rel)
+        if not self._can_hold(path) or (path.is_dir() and not path.is_symlink()):
+            return rel
+        target = {
+            "<outside>": self.outside / "o.txt",
+            "<outside-dir>": self.outside / "dir",
+            "<missing>": self.root / "missing.txt",
+            "<self>": path,
+        }.get(to, self.root / to)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.parent / f".{name}.link"
+        temp.unlink(missing_ok=True)
+        temp.symlink_to(target)
+        os.replace(temp, path)  # like ln -sfn: the link is replaced in one step
+        self.events.update(
+            {temp, path, *(self.root / p for p in path.relative_to(self.root).parents)}
+        )
+        EXERCISED.update(links=1)
+        return rel
+
+    @rule(data=CONTENTS)
+    def edit_outside(self, data: bytes) -> None:
+        """Edit the file outside the tree that links may point at (a watcher sees nothing)."""
+        (self.outside / "o.txt").write_bytes(data)
+
+    @rule(directory=st.sampled_from(["a", "a/deep"]), data=CONTENTS)
+    def replace_directory_by_file(self, directory: str, data: bytes) -> None:
+        """Replace a directory by a file (links to it now point at a file)."""
+        path = self._path(directory)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+            path.write_bytes(data)
+            self.events.add(path)
+
     @rule(seconds=st.sampled_from([0.0, 0.025]))
     def time_passes(self, seconds: float) -> None:
         """Let time pass, so earlier writes leave the racy window."""
@@ -219,7 +330,7 @@ class DetectorMachine(RuleBasedStateMachine):
     def _can_hold(self, target: Path) -> bool:
         for parent in target.relative_to(self.root).parents:
             full = self.root / parent
-            if full.exists() and not full.is_dir():
+            if full.is_symlink() or (full.exists() and not full.is_dir()):
                 return False
         return True
 
@@ -238,9 +349,14 @@ class DetectorMachine(RuleBasedStateMachine):
         expected_modified = {
             k
             for k in current.keys() & self.committed.keys()
-            if self.committed[k] is None or current[k] != self.committed[k]
+            if self.committed[k] is None or current[k] is None or current[k] != self.committed[k]
         }
-        assert all(p.suffix == ".md" for p, _ in plan.changes.errors)
+        unreadable = {k for k, v in current.items() if v is None}
+        # Errors: pages with bad front matter, or files that cannot be read (link loops).
+        assert all(
+            p.suffix == ".md" or rel(frozenset([p])) <= unreadable for p, _ in plan.changes.errors
+        ), plan.changes.errors
+        assert unreadable <= rel(frozenset(p for p, _ in plan.changes.errors)), "errors"
         assert rel(plan.changes.added) == expected_added, "added"
         assert rel(plan.changes.removed) == expected_removed, "removed"
         assert rel(plan.changes.modified) == expected_modified, "modified"
@@ -270,20 +386,27 @@ class DetectorMachine(RuleBasedStateMachine):
         errored = self._relative(frozenset(path for path, _ in plan.changes.errors))
         self.committed = {k: None if k in errored else v for k, v in seen.items()}
         self.pending = None
+        self.state_bytes = (self.workdir / "state" / "state.bin").read_bytes()
 
     @invariant()
     def only_commit_writes_state(self) -> None:
-        """Planning never writes the state file; only commit does."""
-        assert (self.workdir / "state").exists() == bool(
-            (self.workdir / "state" / "state.bin").exists()
-        )
+        """Planning never writes the state file; only commit does (its bytes are compared)."""
+        state_file = self.workdir / "state" / "state.bin"
+        current = state_file.read_bytes() if state_file.exists() else None
+        assert current == self.state_bytes, "the state changed without a commit"
 
     def _relative(self, paths: frozenset[Path]) -> set[str]:
         return {p.relative_to(self.root).as_posix() for p in paths}
 
 
 class WatchedMachine(DetectorMachine):
-    """The same, planning from a perfect watcher's events only (after a first full plan)."""
+    """The same, planning from a perfect watcher's events only (after a first full plan).
+
+    Links stay inside the tree, so that plans stay event-fed (a target outside makes
+    every plan a full scan; the relative-paths machine below has those).
+    """
+
+    outside_links = False
 
     def _make_plan(self) -> Plan:
         events, self.events = set(self.events), set()
@@ -299,6 +422,36 @@ class CoarseClockMachine(DetectorMachine):
     racy_window_ns = SECONDS + 50_000_000
 
 
+class RelativePathsMachine(WatchedMachine):
+    """The watched machine built from relative paths, with the working directory changing.
+
+    Its links may also point outside the tree (event-fed plans then fall back to scans).
+
+    Paths given to the engine (its directories, and each batch of events) are relative
+    to the working directory of the call that received them.
+    """
+
+    relative = True
+    outside_links = True
+
+    @rule(where=st.sampled_from(["workdir", "content", "content/a", "outside", "/"]))
+    def change_directory(self, where: str) -> None:
+        """chdir somewhere else: nothing the engine was given may change meaning."""
+        target = {"workdir": self.workdir, "/": Path("/"), "outside": self.outside}.get(
+            where, self.workdir / where
+        )
+        if target.is_dir() and not target.is_symlink():
+            os.chdir(target)
+            EXERCISED.update(chdirs=1)
+
+    def _make_plan(self) -> Plan:
+        events, self.events = set(self.events), set()
+        relative = [os.path.relpath(p) for p in events]  # as a watcher started here reports
+        plan = self.engine.plan_paths(relative)
+        EXERCISED.update(partial_plans=int(plan.detection is not None and plan.detection.partial))
+        return plan
+
+
 steps = max(20, settings.default.stateful_step_count)
 examples = settings.default.max_examples
 
@@ -312,5 +465,9 @@ TestWatchedDetectorAgainstTruth.settings = settings(
 )
 TestDetectorWithCoarseTimestamps = CoarseClockMachine.TestCase
 TestDetectorWithCoarseTimestamps.settings = settings(
+    max_examples=examples, stateful_step_count=steps, deadline=None
+)
+TestRelativePathsAndChangingCwd = RelativePathsMachine.TestCase
+TestRelativePathsAndChangingCwd.settings = settings(
     max_examples=examples, stateful_step_count=steps, deadline=None
 )
