@@ -391,6 +391,9 @@ class ChangeDetector:
             try:
                 info = self.stat(where)
             except (FileNotFoundError, NotADirectoryError):
+                if key in previous.files:
+                    # Gone, or now a dangling link (still listed): either way no file now.
+                    removed.add(key)
                 if key in previous.files or key in known_dirs:
                     reconcile.add(_known_ancestor(_parent_key(key), known_dirs))
                 continue
