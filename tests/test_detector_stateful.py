@@ -21,7 +21,9 @@ from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
     consumes,
+    initialize,
     invariant,
+    multiple,
     precondition,
     rule,
 )
@@ -141,6 +143,21 @@ class DetectorMachine(RuleBasedStateMachine):
         return self.root / rel
 
     # -- operations ------------------------------------------------------------------
+
+    @initialize(target=files, committed=st.booleans())
+    def populate(self, committed: bool) -> object:
+        """Start from a tree with pages, assets and links to them, usually already committed.
+
+        Random programs are short: starting from a built tree makes each step count.
+        """
+        for rel, data in [("x.txt", b"x"), ("a/x.txt", b"ax"), ("b/page.md", b"---\nt: 1\n---\n")]:
+            self._path(rel).parent.mkdir(parents=True, exist_ok=True)
+            self._path(rel).write_bytes(data)
+        links = [self._link("", "y.txt", "x.txt"), self._link("a", "page.md", "b/page.md")]
+        if committed:
+            self.plan()
+            self.commit()
+        return multiple("x.txt", "a/x.txt", "b/page.md", *links)
 
     @rule(target=files, directory=st.sampled_from(DIRS), name=st.sampled_from(NAMES), data=CONTENTS)
     def create(self, directory: str, name: str, data: bytes) -> str:
@@ -277,7 +294,7 @@ class DetectorMachine(RuleBasedStateMachine):
         target=files,
         directory=st.sampled_from(DIRS),
         name=st.sampled_from(NAMES),
-        to=st.sampled_from(LINK_TARGETS),
+        to=st.one_of(files, st.sampled_from(LINK_TARGETS)),
     )
     def link(self, directory: str, name: str, to: str) -> str:
         """Create or retarget a symbolic link (to a file, a directory, outside, nothing, itself)."""

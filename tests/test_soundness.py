@@ -265,3 +265,48 @@ class TestSymbolicLinks:
         assert plan.detection is not None
         assert not plan.detection.partial
         assert names(plan.changes.modified, content) == {"note.md"}
+
+    def test_removing_the_directory_of_a_target_removes_the_link_in_event_plans(
+        self, content: Path
+    ) -> None:
+        (content / "alias.md").symlink_to(content / "docs" / "good.md")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        for path in (content / "docs").iterdir():
+            path.unlink()
+        (content / "docs").rmdir()
+        plan = engine.plan_paths([content / "docs"])  # a watcher reports the directory
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert names(plan.changes.removed, content) == {
+            "alias.md",
+            "docs/_index.md",
+            "docs/good.md",
+        }
+
+    def test_a_target_turned_directory_removes_the_link_in_event_plans(self, content: Path) -> None:
+        (content / "alias.md").symlink_to(content / "top.md")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        (content / "top.md").unlink()
+        write(content / "top.md" / "inner.md", "---\ntitle: Inner\n---\n")
+        plan = engine.plan_paths([content / "top.md", content / "top.md" / "inner.md"])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert names(plan.changes.removed, content) == {"alias.md", "top.md"}
+        assert names(plan.changes.added, content) == {"top.md/inner.md"}
+
+    def test_a_file_replaced_by_a_dangling_link_is_removed_in_event_plans(
+        self, content: Path
+    ) -> None:
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        (content / "top.md").unlink()
+        (content / "top.md").symlink_to(content / "nowhere.md")
+        plan = engine.plan_paths([content / "top.md"])
+        assert plan.detection is not None
+        assert plan.detection.partial
+        assert names(plan.changes.removed, content) == {"top.md"}

@@ -19,6 +19,7 @@ an explicit opt-in for hosts that accept that.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import hashlib
 import os
@@ -234,7 +235,7 @@ class ChangeDetector:
         # {name: the link's resolved target}.  Watchers report an edit made through a
         # link on its target, so event-fed detection maps targets back to links.
         self._links: dict[str, dict[str, tuple[str, ...]]] = {}
-        self._links_by_target: dict[str, list[str]] | None = None
+        self._link_hops: list[tuple[str, str]] | None = None
         self._links_listed = False
 
     # -- keys and paths -----------------------------------------------------------
@@ -297,7 +298,7 @@ class ChangeDetector:
         )
         if relist:
             self._links.clear()
-            self._links_by_target = None
+            self._link_hops = None
         pending_dirs = [""]
         while pending_dirs:
             pending_dirs = self._check_files(self._walk(pending_dirs, scan), scan)
@@ -401,6 +402,9 @@ class ChangeDetector:
                 self._record_error(key, f"cannot stat: {error.strerror}", scan)
                 continue
             if _S_ISDIR(info.st_mode):
+                if key in previous.files and _is_link(where):
+                    removed.add(key)  # a link whose target became a directory: no file now
+                    continue
                 # A directory new to the state is walked from its nearest known ancestor,
                 # whose listing gains it (its files may predate any watch on it).
                 reconcile.add(_known_ancestor(key, known_dirs))
@@ -617,7 +621,7 @@ class ChangeDetector:
             self._links[key] = links
         else:
             self._links.pop(key, None)
-        self._links_by_target = None
+        self._link_hops = None
 
     @property
     def links_known(self) -> bool:
@@ -651,22 +655,32 @@ class ChangeDetector:
             return None
         return key
 
-    def links_to(self, path: str) -> list[str]:
-        """Keys of the known links that resolve through *path* (a hop, or the final target)."""
-        by_target = self._links_by_target
-        if by_target is None:
-            by_target = {}
+    def links_to(self, path: str) -> set[str]:
+        """Keys of the known links that resolve through *path* or through anything below it.
+
+        *path* may be a hop of a link, its final target, or a directory holding one
+        (a directory removed, renamed or replaced changes every link into it).
+        """
+        hops = self._link_hops
+        if hops is None:
+            pairs: list[tuple[str, str]] = []
             for directory, links in self._links.items():
                 prefix = f"{directory}/" if directory else ""
-                for name, hops in links.items():
-                    for hop in hops:
-                        by_target.setdefault(hop, []).append(prefix + name)
-            self._links_by_target = by_target
-        if not by_target:
-            return []
-        found = by_target.get(os.path.normpath(path), [])
-        real = os.path.realpath(path)
-        return found + [k for k in by_target.get(real, []) if k not in found]
+                for name, chain in links.items():
+                    pairs.extend((hop, prefix + name) for hop in chain)
+            pairs.sort()
+            hops = self._link_hops = pairs
+        found: set[str] = set()
+        if not hops:
+            return found
+        for where in {os.path.normpath(path), os.path.realpath(path)}:
+            # The hops equal to *where* or below it: one sorted range ("/" < "0").
+            start = bisect.bisect_left(hops, (where, ""))
+            end = bisect.bisect_left(hops, (where + "0", ""))
+            for hop, link in hops[start:end]:
+                if hop == where or hop.startswith(where + "/"):
+                    found.add(link)
+        return found
 
     def _refresh_link(self, key: str) -> None:
         """Re-resolve link *key* (it was retargeted, or a hop of it was)."""
@@ -674,7 +688,7 @@ class ChangeDetector:
         links = self._links.get(directory)
         if links is not None and name in links:
             links[name] = _hops(self._os_path(key))
-            self._links_by_target = None
+            self._link_hops = None
 
     def _check_files(self, groups: list[_Group], scan: _Scan) -> list[str]:
         """Stat and compare files, by directory; return keys that turned out to be directories."""
