@@ -23,7 +23,7 @@ from incrbuild._metadata import (
     navigation_order_key,
 )
 from incrbuild._plan import Reason, ReasonKind
-from incrbuild._registry import IndexRegistry, tags_from_metadata
+from incrbuild._registry import IndexRegistry
 from incrbuild._rules import PageChange, PlanBuilder, Rule, RuleContext, full_reason, previous_state
 from incrbuild.protocols import PageLike, SectionLike, is_generated
 
@@ -134,8 +134,8 @@ class CascadeRule:
             path = change.path
             reason = Reason(ReasonKind.CASCADE, path, ", ".join(sorted(keys)))
             listing_changed = bool(keys & LISTING_KEYS)
-            old_tags = tags_from_metadata(cascade_of(change.old))
-            for tag in old_tags | tags_from_metadata(cascade_of(change.new)):
+            old_tags = registry.terms_from(cascade_of(change.old))
+            for tag in old_tags | registry.terms_from(cascade_of(change.new)):
                 out.term(tag, reason)
             section = _section_of_index(path, registry)
             if section is not None:
@@ -243,16 +243,14 @@ def _shows_change(change: PageChange, keys: frozenset[str]) -> bool:
 def effective_tags(
     path: Path, metadata: Mapping[str, Any] | None, registry: IndexRegistry
 ) -> frozenset[str]:
-    """A page's own tags, or (naming none) those its ancestors' cascades give it.
+    """A page's own terms or, per taxonomy it does not name, those its ancestors' cascades give.
 
     For the old side this uses today's cascades: if a cascade changed too, the
     cascade rule has already marked every tag it gave or gives.
     """
     if metadata is None:
         return frozenset()
-    if "tags" in metadata:
-        return tags_from_metadata(metadata)
-    return registry.cascaded_tags(path)
+    return registry.terms_of_metadata(path, metadata)
 
 
 def listing_section_dir(path: Path, registry: IndexRegistry) -> Path | None:

@@ -239,9 +239,9 @@ def _print_plan(plan: Plan, root: Path, console: _Console, *, explain: bool) -> 
         print(f"  {_plural(len(changes.errors), 'file')} with problems (see stderr)", file=out)
     print(
         f"rebuild: {len(plan.pages)} of {_plural(plan.stats.site_pages, 'page')}, "
-        f"{_plural(len(plan.terms), 'tag page')}; "
+        f"{_plural(len(plan.terms), 'term page')}; "
         f"delete: {_plural(len(plan.removed_pages), 'page')}, "
-        f"{_plural(len(plan.removed_terms), 'tag page')}" + (" (full build)" if plan.full else ""),
+        f"{_plural(len(plan.removed_terms), 'term page')}" + (" (full build)" if plan.full else ""),
         file=out,
     )
     if explain:
@@ -269,8 +269,8 @@ def _print_explanation(plan: Plan, root: Path, out: TextIO) -> None:
         ("delete", plan.removed_terms),
     ):
         for tag in sorted(tags):
-            key = (action, "tag page", _reasons_of(plan, tag, root))
-            groups.setdefault(key, []).append(f"tag {_printable(tag)!r}")
+            key = (action, "term page", _reasons_of(plan, tag, root))
+            groups.setdefault(key, []).append(f"term {_printable(tag)!r}")
     for (action, noun, reasons), items in groups.items():
         because = "; ".join(reasons) if reasons else "no reason recorded"
         # Deletions stand out: capitals, and a dash before each item.
@@ -305,6 +305,7 @@ def _engine_for(args: argparse.Namespace) -> Any:
         state_dir=args.state_dir,
         mode=DetectionMode(args.mode),
         navigation=args.navigation,
+        taxonomies=args.taxonomy,
     )
 
 
@@ -444,6 +445,14 @@ def _content_options() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--navigation", action="store_true", help="also rebuild prev/next neighbours"
+    )
+    parser.add_argument(
+        "--taxonomy",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="a front-matter key whose terms have pages (repeatable; default: the site "
+        "config's taxonomies, else 'tags')",
     )
     return parser
 

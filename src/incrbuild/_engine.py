@@ -27,7 +27,7 @@ from incrbuild._metadata import normalise_metadata
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
 from incrbuild._planner import Planner
-from incrbuild._registry import IndexRegistry
+from incrbuild._registry import DEFAULT_TAXONOMIES, IndexRegistry
 from incrbuild._rules import Rule
 from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
 from incrbuild.protocols import PageLike, SiteLike, is_generated
@@ -81,6 +81,7 @@ class Engine:
         lock_timeout: float = 30.0,
         changed_contents: Callable[[str, bytes], None] | None = None,
         rules: Sequence[Rule] = (),
+        taxonomies: Iterable[str] = DEFAULT_TAXONOMIES,
     ) -> None:
         if site is None and loader is None:
             raise TypeError("Engine needs a site or a loader")
@@ -121,7 +122,11 @@ class Engine:
         )
         self._site = site
         self._loader = loader
-        self._registry: IndexRegistry | None = None if site is None else IndexRegistry(site)
+        # Front-matter keys whose values are terms with pages of their own (Hugo: categories).
+        self.taxonomies = tuple(taxonomies)
+        self._registry: IndexRegistry | None = (
+            None if site is None else IndexRegistry(site, taxonomies=self.taxonomies)
+        )
         self._global_keys = frozenset(self.detector.key_for(p) for p in global_inputs)
         self._state: State | None = None
         # The detection and state of a no-op plan that skipped loading the site model.
@@ -151,14 +156,14 @@ class Engine:
     def registry(self) -> IndexRegistry:
         """The shared index registry of the current site."""
         if self._registry is None:
-            self._registry = IndexRegistry(self.site)
+            self._registry = IndexRegistry(self.site, taxonomies=self.taxonomies)
         return self._registry
 
     def set_site(self, site: SiteLike) -> None:
         """Replace the site after the host re-discovered it; the registry starts afresh."""
         require_absolute(site.root_path, "the site's root_path")
         self._site = site
-        self._registry = IndexRegistry(site)
+        self._registry = IndexRegistry(site, taxonomies=self.taxonomies)
         self._deferred = None
 
     # -- state ----------------------------------------------------------------------

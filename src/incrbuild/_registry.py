@@ -19,7 +19,13 @@ import attrs
 from incrbuild._paths import require_absolute
 from incrbuild.protocols import PageLike, SectionLike, SiteLike, is_generated, toc_items_of
 
-__all__ = ["IndexRegistry", "RegistryStats", "tags_from_metadata"]
+__all__ = [
+    "DEFAULT_TAXONOMIES",
+    "IndexRegistry",
+    "RegistryStats",
+    "tags_from_metadata",
+    "term_name",
+]
 
 
 @final
@@ -43,7 +49,9 @@ class RegistryStats:
     """How many times the registry was invalidated."""
 
 
-_CASCADED_KEY = "tags"
+_TAGS = "tags"
+#: The taxonomies indexed when the host names none: front matter ``tags``.
+DEFAULT_TAXONOMIES: tuple[str, ...] = (_TAGS,)
 _INDEX_NAME = "_index.md"
 
 
@@ -52,14 +60,22 @@ def _cascade_of(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     return cascade if isinstance(cascade, Mapping) else {}
 
 
-def tags_from_metadata(metadata: Mapping[str, Any] | Any) -> frozenset[str]:
-    """Return the tags named by front matter: a string or a sequence of them, blanks dropped."""
-    raw = metadata.get("tags")
+def tags_from_metadata(metadata: Mapping[str, Any] | Any, taxonomy: str = _TAGS) -> frozenset[str]:
+    """Return the terms front matter names under *taxonomy*: a string or a sequence of them."""
+    raw = metadata.get(taxonomy)
     if raw is None:
         return frozenset()
     if isinstance(raw, str) or not isinstance(raw, Iterable):
         raw = [raw]
     return frozenset(text for text in (str(t).strip() for t in raw) if text)
+
+
+def term_name(taxonomy: str, term: str) -> str:
+    """A term as plans name it: a tag as is, another taxonomy's as ``"<taxonomy>/<term>"``.
+
+    The second form is also the term page's path (``categories/go``), as in Hugo.
+    """
+    return term if taxonomy == _TAGS else f"{taxonomy}/{term}"
 
 
 @attrs.frozen
@@ -99,8 +115,10 @@ class IndexRegistry:
     Lookups are O(1) after the first, which pays one O(P) (or O(S+P)) pass.
     """
 
-    def __init__(self, site: SiteLike) -> None:
+    def __init__(self, site: SiteLike, *, taxonomies: Iterable[str] = DEFAULT_TAXONOMIES) -> None:
         self._site = site
+        #: Front-matter keys whose values are taxonomy terms (``tags``, ``categories``, ...).
+        self.taxonomies = tuple(dict.fromkeys(taxonomies))
         self._lock = threading.RLock()
         self.stats = RegistryStats()
         self._generation = 0
@@ -276,7 +294,7 @@ class IndexRegistry:
         for page in self._site.pages:
             if is_generated(page):
                 continue
-            if _CASCADED_KEY in _cascade_of(page.metadata):
+            if self._names_a_taxonomy(_cascade_of(page.metadata)):
                 sources.add(page.source_path)
             tags = self._effective_tags(page)
             if not tags:
@@ -287,18 +305,43 @@ class IndexRegistry:
         by_tag = {tag: _by_path(pages) for tag, pages in members.items()}
         return _Tags(by_tag, tags_by_path, sources)
 
+    def _names_a_taxonomy(self, metadata: Mapping[str, Any]) -> bool:
+        return any(taxonomy in metadata for taxonomy in self.taxonomies)
+
+    def terms_from(self, metadata: Mapping[str, Any]) -> frozenset[str]:
+        """The terms *metadata* (front matter or a cascade) names itself, in every taxonomy."""
+        return frozenset(
+            term_name(taxonomy, term)
+            for taxonomy in self.taxonomies
+            if taxonomy in metadata
+            for term in tags_from_metadata(metadata, taxonomy)
+        )
+
     def _effective_tags(self, page: PageLike, section: SectionLike | None = None) -> frozenset[str]:
         if is_generated(page):
             return frozenset()
         metadata = page.metadata
-        if _CASCADED_KEY in metadata:
-            return tags_from_metadata(metadata)
+        inherited = [t for t in self.taxonomies if t not in metadata]
+        if not inherited:
+            return self.terms_from(metadata)
         if section is None:
             section = self.section_of(page)
-        return self._cascaded_from(section, page.source_path)
+        return self.terms_from(metadata) | self._cascaded_from(section, page.source_path, inherited)
 
-    def cascaded_tags(self, source_path: Path) -> frozenset[str]:
-        """The tags a page at *source_path* inherits if it names none: the nearest cascade's.
+    def terms_of_metadata(self, source_path: Path, metadata: Mapping[str, Any]) -> frozenset[str]:
+        """The terms of a page at *source_path* with front matter *metadata*.
+
+        Each taxonomy the front matter names gives its own terms; each it does
+        not name is inherited from the nearest cascade that names it.
+        """
+        inherited = [t for t in self.taxonomies if t not in metadata]
+        own = self.terms_from(metadata)
+        return own | self.cascaded_tags(source_path, inherited) if inherited else own
+
+    def cascaded_tags(
+        self, source_path: Path, taxonomies: Iterable[str] = DEFAULT_TAXONOMIES
+    ) -> frozenset[str]:
+        """The terms a page at *source_path* inherits in *taxonomies*: the nearest cascade's.
 
         Hosts that merge cascades into ``metadata`` (Bengal) give every inheriting
         page its ``tags`` key, so this changes nothing for them; for hosts that do
@@ -313,25 +356,31 @@ class IndexRegistry:
             while section is None and directory != root and root in directory.parents:
                 section = self.section_by_path(directory)
                 directory = directory.parent
-        return self._cascaded_from(section, source_path)
+        return self._cascaded_from(section, source_path, taxonomies)
 
-    def _cascaded_from(self, section: SectionLike | None, source_path: Path) -> frozenset[str]:
+    def _cascaded_from(
+        self, section: SectionLike | None, source_path: Path, taxonomies: Iterable[str]
+    ) -> frozenset[str]:
+        pending = set(taxonomies)
+        found: set[str] = set()
+
+        def take(cascade: Mapping[str, Any]) -> None:
+            for taxonomy in [t for t in pending if t in cascade]:
+                pending.discard(taxonomy)
+                found.update(term_name(taxonomy, t) for t in tags_from_metadata(cascade, taxonomy))
+
         index = section.index_page if section is not None else None
         if section is not None and index is not None and index.source_path == source_path:
             section = section.parent  # a section's own cascade reaches below it, not itself
-        while section is not None:
+        while section is not None and pending:
             index = section.index_page
             if index is not None:
-                cascade = _cascade_of(index.metadata)
-                if _CASCADED_KEY in cascade:
-                    return tags_from_metadata(cascade)
+                take(_cascade_of(index.metadata))
             section = section.parent
         root_index = self.page_for(Path(self._site.root_path) / _INDEX_NAME)
-        if root_index is not None and root_index.source_path != source_path:
-            cascade = _cascade_of(root_index.metadata)
-            if _CASCADED_KEY in cascade:
-                return tags_from_metadata(cascade)
-        return frozenset()
+        if pending and root_index is not None and root_index.source_path != source_path:
+            take(_cascade_of(root_index.metadata))
+        return frozenset(found)
 
     def _cascade_changed(self, page: PageLike) -> bool:
         """Whether re-indexing *page* may re-tag other pages (its cascade sets or set tags)."""
@@ -340,7 +389,7 @@ class IndexRegistry:
             return False
         if page.source_path in maps.cascade_sources:
             return True
-        return not is_generated(page) and _CASCADED_KEY in _cascade_of(page.metadata)
+        return not is_generated(page) and self._names_a_taxonomy(_cascade_of(page.metadata))
 
     def page_added(self, page: PageLike, section: SectionLike | None) -> None:
         """Index *page*, which the host added to *section* (``None``: root level), in O(depth).

@@ -265,10 +265,20 @@ def open_engine(
     *,
     state_dir: Path | str | None = None,
     mode: DetectionMode = DetectionMode.STAT,
+    taxonomies: Iterable[str] | None = None,
     **options: Any,
 ) -> Engine:
-    """Return an :class:`~incrbuild.Engine` over a content tree that reads only changed pages."""
+    """Return an :class:`~incrbuild.Engine` over a content tree that reads only changed pages.
+
+    *taxonomies* are the front-matter keys whose terms have pages; by default
+    those the site's configuration file declares (``hugo.toml``, ``config.yaml``,
+    ``bengal.toml``... beside *content_dir*), else ``tags``.
+    """
     root = absolute(content_dir)
+    if taxonomies is None:
+        from incrbuild.adapters._site_config import taxonomies_of_site
+
+        taxonomies = taxonomies_of_site(root)
     contents = ChangedPageBytes()
     return Engine(
         loader=FilesLoader(root, contents=contents),
@@ -276,5 +286,6 @@ def open_engine(
         state_dir=state_dir,
         mode=mode,
         changed_contents=contents.keep,
+        taxonomies=taxonomies,
         **options,
     )
