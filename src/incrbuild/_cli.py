@@ -186,6 +186,8 @@ def plan_as_json(plan: Plan, root: Path, *, reasons: bool = True) -> dict[str, A
         "terms": sorted(_printable(t) for t in plan.terms),
         "removed_terms": sorted(_printable(t) for t in plan.removed_terms),
         "sections": paths(plan.sections),
+        "outputs": sorted(plan.outputs),
+        "removed_outputs": sorted(_printable(o) for o in plan.removed_outputs),
         "stats": {
             "site_pages": plan.stats.site_pages,
             "pages_read": plan.stats.pages_read,
@@ -208,15 +210,22 @@ def plan_as_json(plan: Plan, root: Path, *, reasons: bool = True) -> dict[str, A
             _printable(tag): [_printable(r.describe(root)) for r in found]
             for tag, found in sorted(plan.term_reasons.items())
         }
+        data["output_reasons"] = {
+            name: [_printable(r.describe(root)) for r in found]
+            for name, found in sorted(plan.output_reasons.items())
+        }
     return data
 
 
-def _reasons_of(plan: Plan, target: Path | str, root: Path) -> tuple[str, ...]:
-    found = (
-        plan.term_reasons.get(target, ())
-        if isinstance(target, str)
-        else plan.reasons.get(target, ())
-    )
+def _reasons_of(
+    plan: Plan, target: Path | str, root: Path, *, output: bool = False
+) -> tuple[str, ...]:
+    if output:
+        found = plan.output_reasons.get(str(target), ())
+    elif isinstance(target, str):
+        found = plan.term_reasons.get(target, ())
+    else:
+        found = plan.reasons.get(target, ())
     return tuple(_printable(r.describe(root)) for r in found)
 
 
@@ -239,7 +248,7 @@ def _print_plan(plan: Plan, root: Path, console: _Console, *, explain: bool) -> 
         print(f"  {_plural(len(changes.errors), 'file')} with problems (see stderr)", file=out)
     print(
         f"rebuild: {len(plan.pages)} of {_plural(plan.stats.site_pages, 'page')}, "
-        f"{_plural(len(plan.terms), 'term page')}; "
+        f"{_plural(len(plan.terms), 'term page')}, {_plural(len(plan.outputs), 'output')}; "
         f"delete: {_plural(len(plan.removed_pages), 'page')}, "
         f"{_plural(len(plan.removed_terms), 'term page')}" + (" (full build)" if plan.full else ""),
         file=out,
@@ -271,6 +280,9 @@ def _print_explanation(plan: Plan, root: Path, out: TextIO) -> None:
         for tag in sorted(tags):
             key = (action, "term page", _reasons_of(plan, tag, root))
             groups.setdefault(key, []).append(f"term {_printable(tag)!r}")
+    for name in sorted(plan.outputs):
+        key = ("rebuild", "output", _reasons_of(plan, name, root, output=True))
+        groups.setdefault(key, []).append(f"output {name!r}")
     for (action, noun, reasons), items in groups.items():
         because = "; ".join(reasons) if reasons else "no reason recorded"
         # Deletions stand out: capitals, and a dash before each item.
