@@ -7,7 +7,8 @@ Run with MkDocs 1.6 and pymdown-extensions installed (``pip install -e '.[test]'
     python tests/benchmarks/bench_mkdocs.py --source /path/to/tldr/checkout
 
 The project: the English Linux pages of tldr-pages (https://github.com/tldr-pages/tldr, pinned
-at ``TLDR_COMMIT``; 2,030 pages) read from a local git checkout, with an ``mkdocs.yml`` that
+at ``TLDR_COMMIT``; the first 1,100 of its 2,030 by name, ``--pages``) read from a local
+git checkout, with an ``mkdocs.yml`` that
 lists every page in an explicit nav, theme ``mkdocs``, ``search``, ``toc`` and
 ``pymdownx.snippets``.  tldr-pages is public Markdown, not an MkDocs project upstream: see
 docs/mkdocs.md.  Without a checkout (CI has no GitHub) ``--source generated`` writes a
@@ -49,8 +50,11 @@ TLDR_MIRROR = Path("/work/.mirror/tldr-pages+tldr/repo")
 SOURCE_DATE_EPOCH = "1700000000"
 
 
-def tldr_project(root: Path, checkout: Path, *, platform_dir: str = "linux") -> list[str]:
-    """Write the tldr-pages *platform_dir* pages under *root*/docs; return the nav paths."""
+def tldr_project(
+    root: Path, checkout: Path, *, platform_dir: str = "linux", limit: int | None = None
+) -> list[str]:
+    """Write the tldr-pages *platform_dir* pages under *root*/docs (the first *limit* by
+    name); return the nav paths."""
     docs = root / "docs" / platform_dir
     docs.mkdir(parents=True)
     git = ["git", f"--git-dir={checkout}"] if checkout.name.endswith(("repo", ".git")) else None
@@ -69,7 +73,10 @@ def tldr_project(root: Path, checkout: Path, *, platform_dir: str = "linux") -> 
     (root / "docs" / "index.md").write_text(
         "# tldr pages\n\nSimplified, community-driven man pages.\n", encoding="utf-8"
     )
-    return [f"{platform_dir}/{p.name}" for p in sorted(docs.glob("*.md"))]
+    pages = sorted(docs.glob("*.md"))
+    for extra in pages[limit:] if limit is not None else ():
+        extra.unlink()
+    return [f"{platform_dir}/{p.name}" for p in pages[:limit]]
 
 
 def generated_project(root: Path, pages: int, seed: int = 7) -> list[str]:
@@ -209,8 +216,9 @@ def run(root: Path, nav_paths: list[str], *, snippets: bool) -> list[dict[str, A
         edit()
         warm = build(root, with_plugin, plugin=True, dirty=True)
         dirty = build(root, plain, plugin=False, dirty=True)
-        shutil.rmtree(truth)
-        clean = build(root, truth, plugin=False, dirty=False)
+        if name != "no change":  # nothing changed: the truth is the cold clean build
+            shutil.rmtree(truth)
+            clean = build(root, truth, plugin=False, dirty=False)
         expected = tree(truth)
         rows.append(
             {
@@ -231,7 +239,9 @@ def run(root: Path, nav_paths: list[str], *, snippets: bool) -> list[dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", default="auto", help="auto, generated, or a tldr checkout")
-    parser.add_argument("--pages", type=int, default=1200, help="pages of a generated site")
+    parser.add_argument(
+        "--pages", type=int, default=1100, help="pages: of a generated site, or of tldr's linux/"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-mkdocs-"))
     root = workdir / "project"
@@ -245,7 +255,7 @@ def main() -> None:
             label = f"generated site, {args.pages} pages"
             snippets = True
         else:
-            nav_paths = tldr_project(root, Path(source))
+            nav_paths = tldr_project(root, Path(source), limit=args.pages)
             label = f"tldr-pages {TLDR_COMMIT[:10]} pages/linux, {len(nav_paths)} pages"
             snippets = False
         rows = run(root, nav_paths, snippets=snippets)

@@ -40,10 +40,14 @@ class ReadRecorder:
         self.current: str | None = None
         self.reads: dict[str, set[Path]] = {}
         self._template_cache: dict[str, tuple[Path, ...]] = {}
+        # Template names already recorded for the current page: the nav template is
+        # loaded once per nav entry, so the check must be one set lookup.
+        self._names: set[str] = set()
 
     def begin(self, src_uri: str, *, fresh: bool) -> None:
         """Attribute what follows to *src_uri*; *fresh* forgets what was recorded for it."""
         self.current = src_uri
+        self._names = set()
         if fresh or src_uri not in self.reads:
             self.reads[src_uri] = set()
 
@@ -58,8 +62,9 @@ class ReadRecorder:
 
     def add_template(self, name: str, search_path: Sequence[str]) -> None:
         """Record the candidates of template *name* for the current page."""
-        if self.current is None:
+        if self.current is None or name in self._names:
             return
+        self._names.add(name)
         found = self._template_cache.get(name)
         if found is None:
             found = self._template_cache[name] = template_candidates(name, search_path)
@@ -79,7 +84,7 @@ class ReadRecorder:
         select_template = env.select_template
 
         def recorded_get_template(name: Any, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(name, str):
+            if self.current is not None and name not in self._names and isinstance(name, str):
                 self.add_template(name, search_path)
             return get_template(name, *args, **kwargs)
 
