@@ -109,3 +109,19 @@ def test_deleted_page_output_is_removed(project: Project, caplog: pytest.LogCapt
 )
 def test_config_impact(old: dict[str, str], new: dict[str, str], impact: ConfigImpact) -> None:
     assert config_impact(old, new)[0] is impact
+
+
+def test_pages_below_a_symlinked_directory_are_never_stale(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    # MkDocs follows directory links; the change detector does not (a loop cannot trap it),
+    # so the plugin converts such pages every time instead of trusting a detector blind to them.
+    outside = project.root / "outside"
+    outside.mkdir()
+    (outside / "linked.md").write_text("# Linked\n\nfirst\n", "utf-8")
+    (outside / "picture.txt").write_text("one\n", "utf-8")
+    (project.docs / "more").symlink_to(outside, target_is_directory=True)
+    rebuild(project, caplog)
+    (outside / "linked.md").write_text("# Linked again\n\nsecond\n", "utf-8")
+    (outside / "picture.txt").write_text("two\n", "utf-8")
+    rebuild(project, caplog)

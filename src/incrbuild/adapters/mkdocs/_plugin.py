@@ -9,9 +9,9 @@ plugins' except where noted):
     a site directory MkDocs left non-empty means a dirty build; record link lookups.
 ``on_nav``
     the engine plans: the change detector finds what changed in ``docs_dir`` and in
-    every recorded input outside it (templates, snippets); the loader converts the
-    Markdown of changed pages and of pages whose recorded inputs changed (so their
-    new titles are known); :class:`~._rules.NavigationRule` and
+    every recorded input outside it (templates, snippets); the plugin converts the
+    Markdown of the planned pages (changed pages, users of changed inputs, pages the
+    detector cannot see) so their new titles are known; :class:`~._rules.NavigationRule` and
     :class:`~._rules.ConfigRule` add every page when the nav as shown or a
     template-visible setting changed.  Pages left out get the title the last build
     gave them (MkDocs would leave ``None``), and each File's ``is_modified`` answers
@@ -276,7 +276,7 @@ class _Build:
         if fallback is None and memory is not None and impact is ConfigImpact.FULL:
             fallback = f"{self.config_file.name} changed ({keys})"
         incremental = self.dirty and fallback is None and self.unsupported is None
-        loader.prepare(self, docs, memory, populate=incremental)
+        loader.prepare(self, docs, memory)
         self.memory = memory
         self.plan = plan = self.engine.plan()
         if not self.dirty:
@@ -291,12 +291,10 @@ class _Build:
             self._mark_everything(files)
             return
         assert memory is not None
+        self._populate_planned(docs, plan)
         pages = tuple(sorted(docs))
-        render = set(loader.populated)
+        render = set(self.populated)
         reasons: dict[Path, list[Reason]] = {}
-        for path in plan.pages:
-            if path in docs:
-                render.add(docs[path].src_uri)
         for file in docs.values():
             if file.src_uri not in memory.pages or not os.path.isfile(file.abs_dest_path):
                 render.add(file.src_uri)  # never built, or its output went missing
@@ -307,9 +305,9 @@ class _Build:
         render.update(docs[p].src_uri for p in reasons)
         self.reasons = reasons
         self.render = render
-        self.populate = render - loader.populated
-        self.populated = set(loader.populated)
+        self.populate = render - self.populated
         changed_statics = {self.engine.detector.key_for(p) for p in plan.changes.changed}
+        tracked = self.engine.load_state().files
         self.copy = {
             f.src_uri
             for f in files
@@ -318,6 +316,7 @@ class _Build:
                 f.abs_src_path is None
                 or not _inside(Path(f.abs_src_path), self.docs_dir)
                 or f.src_uri in changed_statics
+                or f.src_uri not in tracked  # e.g. below a symlinked directory
                 or not os.path.isfile(f.abs_dest_path)
             )
         }
@@ -336,21 +335,36 @@ class _Build:
             "incrbuild: %d of %d pages to render (%d converted while planning); %s",
             len(render),
             len(docs),
-            len(loader.populated),
+            len(self.populated),
             _summary(plan.changes),
         )
 
+    def _populate_planned(self, docs: Mapping[Path, Any], plan: Plan) -> None:
+        """Convert the Markdown of every planned page now, with MkDocs's own population
+        (plugin events, snippets, links), so rules see this build's titles.
+
+        Planned: pages whose source changed and users of changed recorded inputs.  Pages
+        the change detector does not track (below a symlinked directory, which it does
+        not follow; unreadable last time) are converted every time.
+        """
+        from mkdocs.commands.build import _populate_page
+
+        tracked = self.engine.load_state().files
+        key_for = self.engine.detector.key_for
+        planned = {p for p in plan.pages if p in docs}
+        planned.update(p for p, _ in plan.changes.errors if p in docs)
+        planned.update(p for p in docs if key_for(p) not in tracked)
+        for path in sorted(planned):
+            file = docs[path]
+            _populate_page(file.page, self.config, self.files)
+            self.populated.add(file.src_uri)
+
     def title_for(self, page: Any, memory: BuildMemory | None) -> str | None:
         """The title *page* shows in the nav in this build."""
-        if "title" in vars(page) or page.file.src_uri in self.populated_now():
+        if "title" in vars(page) or page.file.src_uri in self.populated:
             return page.title  # type: ignore[no-any-return]
         remembered = memory.pages.get(page.file.src_uri) if memory else None
         return None if remembered is None else remembered.title
-
-    def populated_now(self) -> set[str]:
-        loader = self.engine._loader
-        assert isinstance(loader, _PageLoader)
-        return loader.populated
 
     def _mark_everything(self, files: Any) -> None:
         self.full = True
@@ -453,55 +467,33 @@ def _always_modified() -> bool:
 
 
 class _PageLoader:
-    """The engine's site loader for MkDocs: converts the Markdown of what changed.
+    """The engine's site loader for MkDocs: every documentation page with the title its
+    nav entry shows (this build's if the page was converted, else the last build's).
 
-    The engine calls it with what changed on disk; it runs MkDocs's own page
-    population (events, snippets, conversion) for changed pages and for the users
-    of changed recorded inputs, so their titles are known when rules compare
-    navigation, and returns every page with the title the nav shows.
+    The engine may call it during ``plan()`` or, when nothing changed, only at commit;
+    it reads nothing from disk either way.
     """
 
     def __init__(self) -> None:
-        self.populated: set[str] = set()
         self.last_reads = 0
         self._build: _Build | None = None
         self._docs: Mapping[Path, Any] = {}
         self._memory: BuildMemory | None = None
-        self._populate = False
 
-    def prepare(
-        self, build: _Build, docs: Mapping[Path, Any], memory: BuildMemory | None, *, populate: bool
-    ) -> None:
+    def prepare(self, build: _Build, docs: Mapping[Path, Any], memory: BuildMemory | None) -> None:
         self._build = build
         self._docs = docs
         self._memory = memory
-        self._populate = populate
-        self.populated = set()
 
     def __call__(
         self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
     ) -> SimpleSite:
         build = self._build
         assert build is not None
-        docs = self._docs
-        if self._populate:
-            from mkdocs.commands.build import _populate_page
-
-            stale = set(changes.added | changes.modified) | {p for p, _ in changes.errors}
-            state = build.engine.load_state()
-            key_for = build.engine.detector.key_for
-            path_for = build.engine.detector.path_for
-            for path in changes.changed | {p for p, _ in changes.errors}:
-                stale.update(path_for(user) for user in state.dependents.get(key_for(path), ()))
-            for path in sorted(p for p in stale if p in docs):
-                file = docs[path]
-                _populate_page(file.page, build.config, build.files)
-                self.populated.add(file.src_uri)
-        self.last_reads = len(self.populated)
         pages = []
         memory = self._memory.pages if self._memory is not None else {}
-        for path, file in docs.items():
-            if file.src_uri in self.populated or "title" in vars(file.page):
+        for path, file in self._docs.items():
+            if file.src_uri in build.populated or "title" in vars(file.page):
                 title = file.page.title
             else:
                 remembered = memory.get(file.src_uri)
