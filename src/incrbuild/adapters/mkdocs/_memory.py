@@ -29,7 +29,8 @@ class PageMemory(msgspec.Struct, frozen=True):
     """One page as the last build saw it."""
 
     title: str | None
-    """The title its nav entry, prev/next links and search entries show."""
+    """Its own title (metadata, first heading or file name; not a ``nav:`` title):
+    what its nav entry, prev/next links and search entries show without one."""
     search: list[dict[str, Any]] = []
     """The entries the ``search`` plugin made of it, in order."""
 

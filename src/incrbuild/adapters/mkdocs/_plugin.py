@@ -49,6 +49,7 @@ from incrbuild._plan import Plan, Reason
 from incrbuild.adapters.mkdocs._config import ConfigImpact, config_digests, config_impact
 from incrbuild.adapters.mkdocs._memory import BuildMemory, PageMemory, load_memory, save_memory
 from incrbuild.adapters.mkdocs._reads import ReadRecorder
+from incrbuild.adapters.mkdocs._renders import RenderCache, own_title
 from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, nav_signature
 from incrbuild.adapters.simple import SimplePage, SimpleSite
 
@@ -147,13 +148,13 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
     @event_priority(100)
     def on_pre_page(self, page: Any, *, config: Any, files: Any) -> Any:
         """Attribute the reads of the Markdown conversion that starts to *page*."""
-        self._require().recorder.begin(page.file.src_uri, fresh=True)
+        self._require().recorder.begin_conversion(page.file.src_uri)
         return page
 
     @event_priority(-100)
     def on_page_content(self, html: str, *, page: Any, config: Any, files: Any) -> str:
-        """The Markdown conversion of *page* is over."""
-        self._require().recorder.end()
+        """The Markdown conversion of *page* is over: what it read so far is its conversion's."""
+        self._require().recorder.end_conversion()
         return html
 
     @event_priority(-100)
@@ -169,7 +170,7 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
     def on_page_context(self, context: Any, *, page: Any, config: Any, nav: Any) -> Any:
         """Collect the search entries of *page*; attribute template loads to it."""
         build = self._require()
-        build.recorder.begin(page.file.src_uri, fresh=False)
+        build.recorder.begin_render(page.file.src_uri)
         template = page.meta.get("template", "main.html")
         build.recorder.add_template(template, build.recorder_search_path())
         search = build.search_index()
@@ -245,6 +246,8 @@ class _Build:
         self.render: set[str] = set()
         self.copy: set[str] = set()
         self.populated: set[str] = set()
+        self.restored: set[str] = set()
+        self.renders = RenderCache(state_dir / "pages")
         self.full = True
         self.render_order: list[Any] = []
         self.rendered: list[Any] = []
@@ -305,7 +308,16 @@ class _Build:
         render.update(docs[p].src_uri for p in reasons)
         self.reasons = reasons
         self.render = render
-        self.populate = render - self.populated
+        # Pages rendered again only for what they show of others keep their conversion.
+        cache = self.renders
+        by_uri = {file.src_uri: file for file in docs.values()}
+        self.restored = set()
+        for uri in sorted(render - self.populated):
+            inputs = cache.restore(by_uri[uri].page)
+            if inputs is not None:
+                self.restored.add(uri)
+                self.recorder.conversions[uri] = set(inputs)
+        self.populate = render - self.populated - self.restored
         changed_statics = {self.engine.detector.key_for(p) for p in plan.changes.changed}
         tracked = self.engine.load_state().files
         self.copy = {
@@ -408,7 +420,14 @@ class _Build:
             uri = file.src_uri
             page = rendered.get(uri)
             if page is not None:
-                pages[uri] = PageMemory(page.title, self.search_entries.get(uri, []))
+                # The page's own title (not a nav: title): what its nav entry shows
+                # when mkdocs.yml gives none.  A restored page's is unchanged.
+                kept = previous.get(uri)
+                title = kept.title if uri in self.restored and kept else own_title(page)
+                pages[uri] = PageMemory(title, self.search_entries.get(uri, []))
+                if uri not in self.restored:
+                    # Before the commit that will trust it.
+                    self.renders.store(page, self.recorder.conversions.get(uri, ()))
             elif uri in previous:
                 pages[uri] = previous[uri]
         search = self.search_index()

@@ -39,17 +39,31 @@ class ReadRecorder:
         self.docs_dir = docs_dir
         self.current: str | None = None
         self.reads: dict[str, set[Path]] = {}
+        #: What each page's Markdown conversion read, by source URI.
+        self.conversions: dict[str, set[Path]] = {}
         self._template_cache: dict[str, tuple[Path, ...]] = {}
         # Template names already recorded for the current page: the nav template is
         # loaded once per nav entry, so the check must be one set lookup.
         self._names: set[str] = set()
 
-    def begin(self, src_uri: str, *, fresh: bool) -> None:
-        """Attribute what follows to *src_uri*; *fresh* forgets what was recorded for it."""
+    def begin_conversion(self, src_uri: str) -> None:
+        """Attribute what follows to the Markdown conversion of *src_uri*, afresh."""
         self.current = src_uri
         self._names = set()
-        if fresh or src_uri not in self.reads:
-            self.reads[src_uri] = set()
+        self.reads[src_uri] = set()
+
+    def end_conversion(self) -> None:
+        """The conversion is over: what it read is kept apart (see :attr:`conversions`)."""
+        if self.current is not None:
+            self.conversions[self.current] = set(self.reads[self.current])
+        self.current = None
+
+    def begin_render(self, src_uri: str) -> None:
+        """Attribute what follows to the render of *src_uri*, after its conversion's reads
+        (this build's, or those restored with a stored conversion)."""
+        self.current = src_uri
+        self._names = set()
+        self.reads[src_uri] = set(self.conversions.get(src_uri, ()))
 
     def end(self) -> None:
         """Stop attributing reads to a page."""
