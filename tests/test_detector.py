@@ -13,9 +13,30 @@ from incrbuild import ChangeDetector, DetectionMode
 from incrbuild._detect import Detection, unchecked_record
 from incrbuild._state import State
 
-from .helpers import SECONDS, quantised_stat
+from .helpers import SECONDS
 
 OLD = 1_600_000_000 * SECONDS
+
+
+class FrozenTimesStat:
+    """A stat result whose mtime and ctime are one fixed instant (a clock stuck in one tick)."""
+
+    __slots__ = ("st_ctime_ns", "st_ino", "st_mode", "st_mtime_ns", "st_size")
+
+    def __init__(self, real: os.stat_result, instant: int) -> None:
+        self.st_mtime_ns = self.st_ctime_ns = instant
+        self.st_size = real.st_size
+        self.st_ino = real.st_ino
+        self.st_mode = real.st_mode
+
+
+def frozen_times_stat(instant: int) -> Any:
+    """``os.stat`` as seen on a file system whose timestamps never leave *instant*."""
+    return lambda path: FrozenTimesStat(os.stat(path), instant)
+
+
+def same_stat(a: Any, b: Any) -> bool:
+    return all(getattr(a, f) == getattr(b, f) for f in STAT_FIELDS)
 
 
 def committed(detection: Detection, root: Path) -> State:
@@ -102,30 +123,33 @@ class TestChangeDetector:
         assert names(sound.changes.modified, tree) == {"docs/a.md"}
 
     def test_same_second_same_size_rewrite_is_caught_by_the_racy_rule(self, tree: Path) -> None:
-        """With whole-second timestamps a same-size rewrite keeps the stat; content is checked."""
-        detector = ChangeDetector(tree, racy_window_ns=SECONDS + 50_000_000, stat=quantised_stat)
+        """Timestamps that cannot tell two writes apart keep the stat; the content is checked.
+
+        The file system's clock is frozen (a coarse clock, always in the same tick), so
+        the rewrite keeps the whole stat tuple on every run, not only when it happens to
+        fall in the same second.
+        """
+        stat = frozen_times_stat(time.time_ns())
+        detector = ChangeDetector(tree, racy_window_ns=2 * SECONDS, stat=stat)
         state = committed(detector.detect(State()), tree)
-        before = quantised_stat(str(tree / "docs" / "a.md"))
-        (tree / "docs" / "a.md").write_text("ALPHA")
-        after = quantised_stat(str(tree / "docs" / "a.md"))
+        before = stat(str(tree / "docs" / "a.md"))
+        (tree / "docs" / "a.md").write_text("ALPHA")  # same size, same inode
+        assert same_stat(stat(str(tree / "docs" / "a.md")), before)
         detection = detector.detect(state)
         assert names(detection.changes.modified, tree) == {"docs/a.md"}
-        if (before.st_mtime_ns, before.st_ctime_ns) == (after.st_mtime_ns, after.st_ctime_ns):
-            assert detection.stats.racy_checks >= 1
+        assert detection.stats.racy_checks >= 1
 
     def test_without_the_racy_rule_such_a_rewrite_would_be_missed(self, tree: Path) -> None:
         """The racy rule is what catches it: with no window, an equal stat is trusted."""
         path = tree / "docs" / "a.md"
-        detector = ChangeDetector(tree, racy_window_ns=-(10**18), stat=quantised_stat)
-        state = committed(detector.detect(State()), tree)
-        original = os.stat(path)
+        stat = frozen_times_stat(time.time_ns())
+        trusting = ChangeDetector(tree, racy_window_ns=-(10**18), stat=stat)
+        state = committed(trusting.detect(State()), tree)
+        before = stat(str(path))
         path.write_text("ALPHA")
-        os.utime(path, ns=(original.st_atime_ns, original.st_mtime_ns))
-        same_second = quantised_stat(str(path)).st_ctime_ns == state.files["docs/a.md"].stat[3]
-        detection = detector.detect(state)
-        if same_second:
-            assert not detection.changes  # what a "trust the stat" detector gets wrong
-        sound = ChangeDetector(tree, racy_window_ns=SECONDS * 2, stat=quantised_stat)
+        assert same_stat(stat(str(path)), before)
+        assert not trusting.detect(state).changes  # what a "trust the stat" detector gets wrong
+        sound = ChangeDetector(tree, racy_window_ns=2 * SECONDS, stat=stat)
         assert names(sound.detect(state).changes.modified, tree) == {"docs/a.md"}
 
     def test_touch_without_change_is_an_early_cutoff(self, tree: Path) -> None:

@@ -310,3 +310,22 @@ class TestSymbolicLinks:
         assert plan.detection is not None
         assert plan.detection.partial
         assert names(plan.changes.removed, content) == {"top.md"}
+
+
+def test_a_name_that_is_not_utf8_is_planned_committed_and_removed(content: Path) -> None:
+    """Crash of issue 12: such a name went through detection and plan, then broke the store."""
+    odd = content / os.fsdecode(b"caf\xe9.md")
+    write(odd, "---\ntitle: Caf\u00e9\n---\n")
+    engine = engine_for(content)
+    plan = engine.plan()
+    assert odd in plan.pages
+    assert not plan.changes.errors
+    engine.commit(plan)
+    settle()
+    assert not engine.plan().changes
+    reopened = engine_for(content)  # from the store on disk, in a new engine
+    assert not reopened.plan().changes
+    os.fsencode(odd)  # the same bytes as on disk
+    odd.unlink()
+    plan = reopened.plan()
+    assert plan.removed_pages == {odd}
