@@ -307,6 +307,46 @@ class TestCrashes:
         assert json.loads(result.stdout)["full"] is True
 
 
+class TestCtrlC:
+    def run_interrupted(
+        self, content: Path, where: str, command: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run *command* with SIGINT delivered from inside *where* (no timing involved)."""
+        script = textwrap.dedent(
+            f"""
+            import os, signal
+            from incrbuild import _engine, _state
+            owner = _engine.Engine if {where!r} == "plan" else _state.StateStore
+            real = getattr(owner, {where!r})
+            def interrupted(self, *args, **kwargs):
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, right here
+                return real(self, *args, **kwargs)
+            setattr(owner, {where!r}, interrupted)
+            from incrbuild._cli import main
+            raise SystemExit(main([{command!r}, {str(content)!r}]))
+            """
+        )
+        return subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def test_ctrl_c_during_a_plan_exits_130_quietly(self, content: Path) -> None:
+        """Ctrl-C while planning: one line, status 130, no traceback."""
+        result = self.run_interrupted(content, "plan", "plan")
+        assert result.returncode == 130, result.stderr
+        assert result.stderr.strip() == "incrbuild: interrupted"
+        assert result.stdout == ""
+
+    def test_ctrl_c_during_a_commit_waits_for_the_commit(self, content: Path) -> None:
+        """Ctrl-C while the state is written: the commit completes first, then status 130."""
+        result = self.run_interrupted(content, "save", "commit")
+        assert result.returncode == 130, result.stderr
+        assert "Traceback" not in result.stderr
+        state_dir = content / ".incrbuild"
+        assert list(state_dir.glob(".state-*.tmp")) == []
+        assert len(StateStore(state_dir).load().files) == 4
+
+
 class TestKilledCommit:
     def test_temporaries_of_killed_commits_do_not_accumulate(self, content: Path) -> None:
         """kill -9 between writing and renaming the state: the next commit removes the leftover."""
