@@ -126,7 +126,7 @@ class TestStateStore:
         def fail(*args: object) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(os, "pwrite", fail)
+        monkeypatch.setattr(os, "write", fail)
         with pytest.raises(StateWriteError, match="No space"):
             store.save(sample_state(5))  # follows the live state: a journal append
         monkeypatch.undo()

@@ -626,7 +626,10 @@ class StateStore:
             else:  # a journal of an older snapshot (or none): start it afresh
                 offset = 0
                 data = _JOURNAL_HEADER.pack(_JOURNAL_MAGIC, SCHEMA_VERSION, mark.token) + entry
-            os.pwrite(fd, data, offset)
+            os.lseek(fd, offset, os.SEEK_SET)  # not pwrite: Windows has none
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
             os.ftruncate(fd, offset + len(data))  # drop a torn tail past the new entry
             os.fsync(fd)
         except OSError as error:
