@@ -12,6 +12,7 @@ from incrbuild.adapters.mkdocs._plugin import (
     SUPPORTED_MKDOCS,
     IncrbuildPlugin,
     IncrbuildPluginConfig,
+    MkDocsRules,
 )
 from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, nav_signature
 
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigRule",
     "IncrbuildPlugin",
     "IncrbuildPluginConfig",
+    "MkDocsRules",
     "NavigationRule",
     "config_digests",
     "config_impact",

@@ -34,9 +34,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, final
 
 import mkdocs
 from mkdocs.config import config_options as c
@@ -46,14 +46,15 @@ from mkdocs.plugins import BasePlugin, event_priority
 from incrbuild._detect import ChangeSet
 from incrbuild._engine import Engine
 from incrbuild._plan import Plan, Reason
+from incrbuild._rules import PlanBuilder, RuleContext
 from incrbuild.adapters.mkdocs._config import ConfigImpact, config_digests, config_impact
 from incrbuild.adapters.mkdocs._memory import BuildMemory, PageMemory, load_memory, save_memory
 from incrbuild.adapters.mkdocs._reads import ReadRecorder
 from incrbuild.adapters.mkdocs._renders import RenderCache, own_title
-from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, nav_signature
+from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, PageSink, nav_signature
 from incrbuild.adapters.simple import SimplePage, SimpleSite
 
-__all__ = ["SUPPORTED_MKDOCS", "IncrbuildPlugin", "IncrbuildPluginConfig"]
+__all__ = ["SUPPORTED_MKDOCS", "IncrbuildPlugin", "IncrbuildPluginConfig", "MkDocsRules"]
 
 log = logging.getLogger("mkdocs.plugins.incrbuild")
 
@@ -118,7 +119,12 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
         key = (docs_dir, state_dir.resolve())
         if self._engine is None or self._engine_key != key:
             loader = _PageLoader()
-            self._engine = Engine(loader=loader, content_dir=docs_dir, state_dir=state_dir)
+            self._engine = Engine(
+                loader=loader,
+                content_dir=docs_dir,
+                state_dir=state_dir,
+                rules=[MkDocsRules(lambda: self._build)],
+            )
             self._engine_key = key
         build = _Build(self._engine, config, config_file, docs_dir, state_dir)
         build.digests = config_digests(config)
@@ -253,7 +259,12 @@ class _Build:
         self.rendered: list[Any] = []
         self.search_entries: dict[str, list[dict[str, Any]]] = {}
         self.search_mark = 0
-        self.reasons: dict[Path, list[Reason]] = {}
+        self.reasons: Mapping[Path, tuple[Reason, ...]] = {}
+        self.docs: Mapping[Path, Any] = {}
+        self.impact = ConfigImpact.NONE
+        self.impact_keys = ""
+        self.incremental = False
+        self.rules_ran = False
 
     # -- planning ----------------------------------------------------------------------
 
@@ -281,7 +292,10 @@ class _Build:
         incremental = self.dirty and fallback is None and self.unsupported is None
         loader.prepare(self, docs, memory)
         self.memory = memory
-        self.plan = plan = self.engine.plan()
+        self.docs = docs
+        self.impact, self.impact_keys = impact, keys
+        self.incremental = incremental
+        self.plan = plan = self.engine.plan()  # runs MkDocsRules (below) unless nothing changed
         if not self.dirty:
             return  # a clean build: MkDocs builds everything; we only record
         if not incremental:
@@ -294,19 +308,19 @@ class _Build:
             self._mark_everything(files)
             return
         assert memory is not None
-        self._populate_planned(docs, plan)
-        pages = tuple(sorted(docs))
+        planned: dict[Path, tuple[Reason, ...]] = dict(plan.reasons)
+        if not self.rules_ran:
+            # The engine skips rules when nothing in docs_dir changed, but mkdocs.yml
+            # (which it does not track) may have: the same rules, run here.
+            sink = _PageSink()
+            self.apply_rules(sink, planned=frozenset(p for p in plan.pages if p in docs))
+            planned.update(sink.pages)
         render = set(self.populated)
-        reasons: dict[Path, list[Reason]] = {}
+        render.update(docs[p].src_uri for p in planned if p in docs)
         for file in docs.values():
             if file.src_uri not in memory.pages or not os.path.isfile(file.abs_dest_path):
                 render.add(file.src_uri)  # never built, or its output went missing
-        new_nav = nav_signature(self.nav, lambda page: self.title_for(page, memory))
-        sink = _PageSink(reasons)
-        NavigationRule(pages, memory.nav, new_nav).apply(plan, sink)
-        ConfigRule(pages, self.config_file, keys if impact else "").apply(plan, sink)
-        render.update(docs[p].src_uri for p in reasons)
-        self.reasons = reasons
+        self.reasons = planned
         self.render = render
         # Pages rendered again only for what they show of others keep their conversion.
         cache = self.renders
@@ -351,7 +365,19 @@ class _Build:
             _summary(plan.changes),
         )
 
-    def _populate_planned(self, docs: Mapping[Path, Any], plan: Plan) -> None:
+    def apply_rules(self, out: PageSink, *, planned: frozenset[Path]) -> None:
+        """Convert the *planned* pages, then add what the theme shows of them elsewhere."""
+        memory = self.memory
+        assert memory is not None
+        self.rules_ran = True
+        self._populate_planned(self.docs, planned)
+        pages = tuple(sorted(self.docs))
+        new_nav = nav_signature(self.nav, lambda page: self.title_for(page, memory))
+        NavigationRule(pages, memory.nav, new_nav).apply(None, out)
+        keys = self.impact_keys if self.impact else ""
+        ConfigRule(pages, self.config_file, keys).apply(None, out)
+
+    def _populate_planned(self, docs: Mapping[Path, Any], planned: frozenset[Path]) -> None:
         """Convert the Markdown of every planned page now, with MkDocs's own population
         (plugin events, snippets, links), so rules see this build's titles.
 
@@ -363,10 +389,9 @@ class _Build:
 
         tracked = self.engine.load_state().files
         key_for = self.engine.detector.key_for
-        planned = {p for p in plan.pages if p in docs}
-        planned.update(p for p, _ in plan.changes.errors if p in docs)
-        planned.update(p for p in docs if key_for(p) not in tracked)
-        for path in sorted(planned):
+        convert = {p for p in planned if p in docs}
+        convert.update(p for p in docs if key_for(p) not in tracked)
+        for path in sorted(convert):
             file = docs[path]
             _populate_page(file.page, self.config, self.files)
             self.populated.add(file.src_uri)
@@ -460,11 +485,37 @@ class _Build:
 
 
 class _PageSink:
-    def __init__(self, reasons: dict[Path, list[Reason]]) -> None:
-        self.reasons = reasons
+    """Collects what the rules plan when the engine did not run them."""
+
+    def __init__(self) -> None:
+        self.pages: dict[Path, tuple[Reason, ...]] = {}
 
     def page(self, path: Path, reason: Reason) -> None:
-        self.reasons.setdefault(path, []).append(reason)
+        self.pages[path] = (*self.pages.get(path, ()), reason)
+
+
+@final
+class MkDocsRules:
+    """What the MkDocs theme shows of a page elsewhere, as one engine rule.
+
+    Runs after the built-in rules, inside ``Engine.plan()``: converts the pages
+    planned so far (changed sources, users of changed inputs) with MkDocs's own
+    population, so their titles are this build's, then applies
+    :class:`~._rules.NavigationRule` (nav, prev/next: every page) and
+    :class:`~._rules.ConfigRule` (template-visible settings: every page).
+    Between builds it is idle.
+    """
+
+    def __init__(self, current: Callable[[], _Build | None]) -> None:
+        self._current = current
+
+    def apply(self, context: RuleContext, out: PlanBuilder) -> None:
+        """Add what the current build's nav and configuration changes reach."""
+        build = self._current()
+        if build is None or not build.incremental or build.memory is None:
+            return
+        planned = frozenset(out.pages) | frozenset(p for p, _ in context.changes.errors)
+        build.apply_rules(out, planned=planned)
 
 
 class _Decision:

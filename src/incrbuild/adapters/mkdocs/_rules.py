@@ -11,7 +11,8 @@ build's.  A page's TOC shows only on that page, so a heading edit plans that
 page alone (it is modified).  :class:`ConfigRule` plans every page when a
 configuration key that templates read changed.
 
-Both follow the engine's rule hook (``apply(context, out)``, ``out.page(path, reason)``).
+Both have the engine's rule shape (``apply(context, out)``); the plugin's
+``MkDocsRules`` runs them inside ``Engine.plan()``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import attrs
 import msgspec
 
 from incrbuild._plan import Reason, ReasonKind
+from incrbuild._rules import RuleContext
 
 __all__ = ["ConfigRule", "NavigationRule", "PageSink", "nav_signature"]
 
@@ -76,11 +78,11 @@ class NavigationRule:
         """Whether the nav as shown differs from the last build's."""
         return self.old_signature != self.new_signature
 
-    def apply(self, context: object, out: PageSink) -> None:
+    def apply(self, context: RuleContext | None, out: PageSink) -> None:
         """Plan every page if the nav changed."""
         if not self.changed:
             return
-        reason = Reason(ReasonKind.NAVIGATION, None, "the nav every page shows changed")
+        reason = Reason(ReasonKind.SHOWS, None, "the nav (titles, order, pages) every page shows")
         for path in self.pages:
             out.page(path, reason)
 
@@ -95,7 +97,7 @@ class ConfigRule:
     keys: str
     """The changed keys, comma-separated; empty when none matter."""
 
-    def apply(self, context: object, out: PageSink) -> None:
+    def apply(self, context: RuleContext | None, out: PageSink) -> None:
         """Plan every page if any key changed."""
         if not self.keys:
             return
