@@ -265,6 +265,17 @@ class TestCrashes:
         assert result.stdout.startswith(b"changes:")
         assert b"Traceback" not in result.stderr
 
+    def test_closed_stdout_is_not_an_error(self, content: Path) -> None:
+        """``incrbuild commit X >&-``: no stdout at all is no reason to fail."""
+        result = subprocess.run(
+            ["sh", "-c", " ".join([*COMMAND, "commit", str(content)]) + " >&-"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert (content / ".incrbuild" / "state.bin").exists()
+
     def test_watch_without_the_extra_fails_before_committing(self, content: Path) -> None:
         """``incrbuild watch`` without watchfiles: status 2, a clear line, and nothing recorded."""
         script = textwrap.dedent(

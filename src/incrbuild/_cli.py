@@ -535,7 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, --version, usage errors
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    console = _Console(quiet=getattr(args, "quiet", False))
+    stdout: TextIO | None = sys.stdout  # None when the caller closed it (``>&-``)
+    console = _Console(
+        quiet=getattr(args, "quiet", False),
+        out=stdout if stdout is not None else open(os.devnull, "w"),  # noqa: SIM115
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StateWarning)
         try:
