@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the table belo
         DetectorStats,
         content_digest,
     )
-    from incrbuild._engine import Engine, SiteLoader
+    from incrbuild._engine import Engine
     from incrbuild._errors import (
         FrontMatterError,
         IncrbuildError,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the table belo
         StateWarning,
         StateWriteError,
     )
+    from incrbuild._loading import LoadResult, PageEdit, SiteLoader
     from incrbuild._parallel import (
         Backend,
         Calibration,
@@ -74,7 +75,9 @@ __all__ = [
     "IncrbuildError",
     "IndexRegistry",
     "KindPolicy",
+    "LoadResult",
     "PageChange",
+    "PageEdit",
     "PageLike",
     "ParallelError",
     "ParallelPolicy",
@@ -117,7 +120,8 @@ _MODULE_OF: dict[str, str] = {
             "DetectorStats",
             "content_digest",
         ),
-        "incrbuild._engine": ("Engine", "SiteLoader"),
+        "incrbuild._engine": ("Engine",),
+        "incrbuild._loading": ("LoadResult", "PageEdit", "SiteLoader"),
         "incrbuild._errors": (
             "FrontMatterError",
             "IncrbuildError",

@@ -9,7 +9,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, final
+from typing import TYPE_CHECKING, Any, final
 
 import attrs
 import msgspec
@@ -17,12 +17,12 @@ import msgspec
 from incrbuild._detect import (
     DEFAULT_RACY_WINDOW_NS,
     ChangeDetector,
-    ChangeSet,
     Detection,
     DetectionMode,
     unchecked_record,
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
+from incrbuild._loading import SiteLoader
 from incrbuild._metadata import normalise_metadata
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
@@ -35,22 +35,10 @@ from incrbuild.protocols import PageLike, SiteLike, is_generated
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-__all__ = ["DEFAULT_STATE_DIR_NAME", "Engine", "SiteLoader"]
+__all__ = ["DEFAULT_STATE_DIR_NAME", "Engine"]
 
 #: The state directory's name under the content root when none is given.
 DEFAULT_STATE_DIR_NAME = ".incrbuild"
-
-
-class SiteLoader(Protocol):
-    """Builds the site model after detection, re-reading only what changed.
-
-    Called with the change set and the stored front matter of every page
-    known at the last commit (by path); returns the current site.
-    """
-
-    def __call__(
-        self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
-    ) -> SiteLike: ...
 
 
 @final
@@ -312,24 +300,23 @@ class Engine:
             known: Mapping[Path, Mapping[str, Any]] = (
                 _FactsView(previous.facts, self.detector) if previous.commit_id else {}
             )
-            site = self._loader(detection.changes, known)
-            pages_read = int(getattr(self._loader, "last_reads", 0))
-            load_errors: Mapping[Path, str] = getattr(self._loader, "last_errors", None) or {}
-            if load_errors:
-                detection = _with_errors(detection, load_errors, self.detector)
-            refreshed = getattr(self._loader, "last_refreshed", None)
-            if site is self._site and self._registry is not None and refreshed is not None:
+            result = self._loader.load(detection.changes, known)
+            pages_read = result.pages_read
+            if result.errors:
+                detection = _with_errors(detection, result.errors, self.detector)
+            site = result.site
+            if result.refreshed is not None and site is self._site and self._registry is not None:
                 # The loader patched the site in place: update the indexes in proportion.
                 registry = self._registry
-                for edit in getattr(self._loader, "last_removed", ()):
+                for edit in result.removed:
                     registry.page_removed(edit.page, edit.section)
                     for section in reversed(edit.sections_removed):
                         registry.section_removed(section)
-                for edit in getattr(self._loader, "last_edits", ()):
+                for edit in result.added:
                     for section in edit.sections_added:
                         registry.section_added(section)
                     registry.page_added(edit.page, edit.section)
-                registry.refresh_pages(refreshed)
+                registry.refresh_pages(result.refreshed)
             else:
                 self.set_site(site)
         planning_started = time.perf_counter_ns()
@@ -360,7 +347,7 @@ class Engine:
         known: Mapping[Path, Mapping[str, Any]] = (
             _FactsView(previous.facts, self.detector) if previous.commit_id else {}
         )
-        self.set_site(self._loader(detection.changes, known))
+        self.set_site(self._loader.load(detection.changes, known).site)
 
     # -- what the build saw ----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import attrs
 from incrbuild._detect import ChangeSet, DetectionMode, default_ignore
 from incrbuild._engine import Engine
 from incrbuild._errors import SourceError
+from incrbuild._loading import LoadResult
 from incrbuild._paths import absolute
 from incrbuild.adapters.simple import SimplePage, SimpleSite, SiteEdit, assemble_site
 
@@ -176,6 +177,8 @@ class ChangedPageBytes:
 class FilesLoader:
     """A :class:`~incrbuild.SiteLoader` for a content tree: re-reads only changed pages.
 
+    :meth:`load` is the hook the engine calls; calling the loader returns just the site.
+
     After its first call it patches the site it returned last time in place:
     modified pages get fresh metadata (``last_refreshed``), added and removed
     pages are inserted and taken out (``last_edits``, ``last_removed``), all in
@@ -197,6 +200,20 @@ class FilesLoader:
     _by_path: dict[Path, SimplePage] = attrs.field(factory=dict, alias="_by_path", repr=False)
     contents: ChangedPageBytes | None = attrs.field(default=None, repr=False)
     """Page bytes the detector already read (see :class:`ChangedPageBytes`), if wired."""
+
+    def load(
+        self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
+    ) -> LoadResult:
+        """The :class:`~incrbuild.SiteLoader` hook: the site and what this call did to it."""
+        site = self(changes, known_metadata)
+        return LoadResult(
+            site,
+            pages_read=self.last_reads,
+            errors=dict(self.last_errors),
+            refreshed=self.last_refreshed,
+            added=self.last_edits,
+            removed=self.last_removed,
+        )
 
     def __call__(
         self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]

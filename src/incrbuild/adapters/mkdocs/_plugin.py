@@ -45,6 +45,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 
 from incrbuild._detect import ChangeSet
 from incrbuild._engine import Engine
+from incrbuild._loading import LoadResult
 from incrbuild._plan import Plan, Reason
 from incrbuild._rules import PlanBuilder, RuleContext
 from incrbuild.adapters.mkdocs._config import ConfigImpact, config_digests, config_impact
@@ -554,6 +555,13 @@ class _PageLoader:
         self._build = build
         self._docs = docs
         self._memory = memory
+
+    def load(
+        self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
+    ) -> LoadResult:
+        """The :class:`~incrbuild.SiteLoader` hook."""
+        site = self(changes, known_metadata)
+        return LoadResult(site, pages_read=self.last_reads)
 
     def __call__(
         self, changes: ChangeSet, known_metadata: Mapping[Path, Mapping[str, Any]]
