@@ -27,6 +27,7 @@ from incrbuild._metadata import normalise_metadata
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
 from incrbuild._planner import Planner
+from incrbuild._reads import encode_reads, invert_reads, read_targets
 from incrbuild._registry import DEFAULT_TAXONOMIES, IndexRegistry
 from incrbuild._rules import Rule
 from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
@@ -123,6 +124,7 @@ class Engine:
         self._recorded_lock = threading.Lock()
         self._recorded_deps: dict[str, tuple[str, ...]] = {}
         self._recorded_outputs: dict[str, tuple[str, ...]] = {}
+        self._recorded_reads: dict[str, tuple[str, ...]] = {}
         # Watcher paths planned but not yet committed: each partial plan re-checks them.
         self._uncommitted_paths: set[Path] = set()
         # Events are trusted only relative to a committed full scan; until one is
@@ -362,6 +364,40 @@ class Engine:
         with self._recorded_lock:
             self._recorded_deps[key] = deps
 
+    def record_reads(
+        self,
+        page: PageLike | Path,
+        *,
+        files: Iterable[Path | str] = (),
+        pages: Mapping[Path, Iterable[str]] | None = None,
+        collections: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        """Record what *page*'s render showed of other pages: learned dependencies.
+
+        *files* are inputs it read (templates, data, snippets), added to those
+        :meth:`record_dependencies` recorded for it in this build.  *pages* maps
+        other pages' source paths to the front matter keys shown of each
+        (``"content"``: the body or summary).  *collections* maps the collections
+        it iterated to the keys shown of each member: ``"pages"``,
+        ``"section:<dir relative to the content root, POSIX>"``, ``"tag:<term>"``,
+        ``"taxonomy:tags"``.  The page is replanned when one of those keys of
+        such a page changes, the page comes or goes, or a collection gains or
+        loses a member.  Replaces the page's earlier reads; stored at
+        :meth:`commit`.  Safe to call from several rendering threads.
+        """
+        key = self._page_key(page)
+        key_for = self.detector.key_for
+        entries = encode_reads(
+            {key_for(absolute(path)): keys for path, keys in (pages or {}).items()},
+            collections or {},
+        )
+        added = {key_for(absolute(p)) for p in files} - {key}
+        with self._recorded_lock:
+            self._recorded_reads[key] = entries
+            if added:
+                known = self._recorded_deps.get(key, ())
+                self._recorded_deps[key] = tuple(sorted(added.union(known)))
+
     def record_outputs(self, page: PageLike | Path, outputs: Iterable[str]) -> None:
         """Record the output files *page* produced, listed for deletion if its source goes."""
         key = self._page_key(page)
@@ -389,6 +425,7 @@ class Engine:
         with self._recorded_lock:
             recorded_deps, self._recorded_deps = self._recorded_deps, {}
             recorded_outputs, self._recorded_outputs = self._recorded_outputs, {}
+            recorded_reads, self._recorded_reads = self._recorded_reads, {}
         base_id = base.commit_id
         with self.store.locked():
             current_id = self.store.current_commit_id()
@@ -396,6 +433,7 @@ class Engine:
                 state = self._apply_partial(
                     plan, base, recorded_deps, recorded_outputs, failed_keys
                 )
+                _store_reads(state, recorded_reads)
             elif (
                 self._site is None
                 and not detection.partial
@@ -407,6 +445,7 @@ class Engine:
                 state = self._apply_unchanged(
                     detection, base, recorded_deps, recorded_outputs, failed_keys
                 )
+                _store_reads(state, recorded_reads)
             else:
                 if detection.partial:
                     base = _copy_state(base)
@@ -414,6 +453,9 @@ class Engine:
                 if self._site is None and self._loader is not None:
                     self._load_site(detection, base)
                 state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
+                reads = {k: v for k, v in base.reads.items() if k in state.facts}
+                reads.update((k, v) for k, v in recorded_reads.items() if k in state.facts)
+                state.reads, state.readers = reads, invert_reads(reads)
             if current_id != base_id:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", StateWarning)
@@ -456,6 +498,7 @@ class Engine:
             state.outputs.pop(key, None)
             self._set_dependencies(state, key, ())
             state.dependencies.pop(key, None)
+            _set_reads(state, key, ())
         for key in detection.removed_dir_keys:
             state.dirs.pop(key, None)
         for key, record in detection.files.items():
@@ -703,6 +746,8 @@ def _copy_state(state: State) -> State:
         dependencies=dict(state.dependencies),
         dependents=dict(state.dependents),
         outputs=dict(state.outputs),
+        reads=dict(state.reads),
+        readers=dict(state.readers),
     )
 
 
@@ -744,6 +789,8 @@ def _merge_concurrent(base: State, current: State, ours: State) -> State:
             dependencies[key] = tuple(sorted(set(dependencies.get(key, ())) | set(deps)))
     outputs = dict(current.outputs)
     outputs.update(ours.outputs)
+    reads = dict(current.reads)
+    reads.update(ours.reads)
     return State(
         root=ours.root,
         snapshot_ns=min(ours.snapshot_ns, current.snapshot_ns or ours.snapshot_ns),
@@ -753,4 +800,33 @@ def _merge_concurrent(base: State, current: State, ours: State) -> State:
         dependencies=dependencies,
         dependents=_invert(dependencies),
         outputs=outputs,
+        reads=reads,
+        readers=invert_reads(reads),
     )
+
+
+def _store_reads(state: State, recorded: Mapping[str, tuple[str, ...]]) -> None:
+    """Store the reads recorded in this build for pages the state knows."""
+    for key, entries in recorded.items():
+        if key in state.facts:
+            _set_reads(state, key, entries)
+
+
+def _set_reads(state: State, page_key: str, entries: tuple[str, ...]) -> None:
+    """Replace *page_key*'s stored reads, updating the inverse index in proportion."""
+    old = state.reads.get(page_key, ())
+    if old == entries:
+        return
+    before, after = set(read_targets(old)), set(read_targets(entries))
+    for target in before - after:
+        users = tuple(u for u in state.readers.get(target, ()) if u != page_key)
+        if users:
+            state.readers[target] = users
+        else:
+            state.readers.pop(target, None)
+    for target in after - before:
+        state.readers[target] = tuple(sorted({*state.readers.get(target, ()), page_key}))
+    if entries:
+        state.reads[page_key] = entries
+    else:
+        state.reads.pop(page_key, None)

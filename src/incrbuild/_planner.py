@@ -16,6 +16,7 @@ from incrbuild._builtin_rules import builtin_rules
 from incrbuild._detect import ChangeSet, Detection
 from incrbuild._metadata import navigation_order_key
 from incrbuild._plan import Plan, PlanBasis, PlanStats, Reason, ReasonKind
+from incrbuild._reads import RecordedReadsRule
 from incrbuild._registry import IndexRegistry
 from incrbuild._rules import PlanBuilder, Rule, RuleContext, builder_members
 from incrbuild._state import State
@@ -38,7 +39,11 @@ class Planner:
     ) -> None:
         self._key_for = key_for
         self._path_for = path_for
-        self._rules = (*builtin_rules(navigation=navigation, order_key=order_key), *rules)
+        self._rules = (
+            *builtin_rules(navigation=navigation, order_key=order_key),
+            RecordedReadsRule(),
+            *rules,
+        )
 
     def plan(
         self,

@@ -59,7 +59,7 @@ __all__ = [
     "StateStore",
 ]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 _MAGIC: Final = b"INCRBLD\x00"
 _JOURNAL_MAGIC: Final = b"INCRJNL\x00"
 _ID_SIZE: Final = 32
@@ -173,6 +173,10 @@ class State(msgspec.Struct, kw_only=True):
     dependencies: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     dependents: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     outputs: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    reads: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    """What each page's render showed of other pages and collections (see ``_reads``)."""
+    readers: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    """The inverse of ``reads``: page or collection -> the pages that showed it."""
 
     @property
     def facts(self) -> PageRecords:
@@ -180,7 +184,7 @@ class State(msgspec.Struct, kw_only=True):
         return PageRecords(self.files)
 
 
-_TABLES: Final = ("files", "dirs", "dependencies", "dependents", "outputs")
+_TABLES: Final = ("files", "dirs", "dependencies", "dependents", "outputs", "reads", "readers")
 
 
 class _Delta(msgspec.Struct, array_like=True, gc=False):
@@ -194,6 +198,8 @@ class _Delta(msgspec.Struct, array_like=True, gc=False):
     dependencies: dict[str, tuple[str, ...] | None]
     dependents: dict[str, tuple[str, ...] | None]
     outputs: dict[str, tuple[str, ...] | None]
+    reads: dict[str, tuple[str, ...] | None]
+    readers: dict[str, tuple[str, ...] | None]
 
 
 _K = TypeVar("_K")
@@ -291,7 +297,7 @@ def _convert_strings(tables: State | _Delta, convert: Callable[[str], str]) -> N
 
     setattr(tables, "files", {convert(k): v for k, v in tables.files.items()})  # noqa: B010
     setattr(tables, "dirs", {convert(k): listing(v) for k, v in tables.dirs.items()})  # noqa: B010
-    for name in ("dependencies", "dependents", "outputs"):
+    for name in ("dependencies", "dependents", "outputs", "reads", "readers"):
         table = getattr(tables, name)
         setattr(tables, name, {convert(k): names(v) for k, v in table.items()})
 
