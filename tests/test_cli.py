@@ -545,7 +545,7 @@ class TestProportionalDiscovery:
         import builtins
         import time
 
-        from incrbuild import generate_site
+        from incrbuild.testing import generate_site
 
         site = generate_site(tmp_path / "content", pages=10_000, sections=100, seed=3)
         time.sleep(2.1)  # files younger than the racy window would be hashed (opened) on each plan

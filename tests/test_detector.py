@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from incrbuild import ChangeDetector, DetectionMode
+from incrbuild import DetectionMode
 from incrbuild._detect import Detection, unchecked_record
 from incrbuild._state import State
+from incrbuild.lowlevel import ChangeDetector
 
 from .helpers import SECONDS
 

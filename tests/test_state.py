@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from incrbuild import StateLockedError, StateStore, StateWarning, StateWriteError
+from incrbuild import StateLockedError, StateWarning, StateWriteError
 from incrbuild._state import SCHEMA_VERSION, FileRecord, State, decode_state, encode_state
 from incrbuild.adapters.files import open_engine
+from incrbuild.lowlevel import StateStore
 
 
 def sample_state(files: int = 3) -> State:
@@ -144,7 +145,7 @@ class TestStateStore:
                 textwrap.dedent(
                     f"""
                     import sys, time
-                    from incrbuild import StateStore
+                    from incrbuild.lowlevel import StateStore
                     with StateStore({str(tmp_path)!r}).locked():
                         print("locked", flush=True)
                         time.sleep(5)

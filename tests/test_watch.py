@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from incrbuild import ChangeBatch, FakeChangeSource, Plan, WatchfilesSource, WatchSession
+from incrbuild import ChangeBatch, Plan, WatchfilesSource, WatchSession
 from incrbuild.adapters.files import open_engine
+from incrbuild.testing import FakeChangeSource
 
 from .helpers import CommandProcess, write
 

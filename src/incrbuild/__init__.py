@@ -1,9 +1,12 @@
 """incrbuild decides what a static site generator must rebuild after files changed.
 
 Start with :class:`Engine`: give it the host's site (anything shaped like
-:class:`SiteLike`), call :meth:`Engine.plan`, render ``plan.pages``, then
-:meth:`Engine.commit`.  Adapters for content trees, in-memory sites and
-Bengal live in :mod:`incrbuild.adapters`.
+:class:`SiteLike`) or a :class:`SiteLoader`, call :meth:`Engine.plan`,
+render ``plan.pages``, then :meth:`Engine.commit`.  A host extends planning
+with :class:`Rule` objects.  Adapters for content trees, in-memory sites,
+Bengal and MkDocs live in :mod:`incrbuild.adapters`; fakes and site
+generators for tests in :mod:`incrbuild.testing`; the change detector and
+the state store in :mod:`incrbuild.lowlevel`.
 
 Every public name is imported on first use (PEP 562), so ``import incrbuild``
 costs next to nothing and a command loads only the modules it needs.
@@ -17,13 +20,7 @@ TYPE_CHECKING = False  # not typing's: importing typing would cost more than thi
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the table below serves
     from typing import Any
 
-    from incrbuild._detect import (
-        ChangeDetector,
-        ChangeSet,
-        DetectionMode,
-        DetectorStats,
-        content_digest,
-    )
+    from incrbuild._detect import ChangeSet, DetectionMode, DetectorStats
     from incrbuild._engine import Engine
     from incrbuild._errors import (
         FrontMatterError,
@@ -46,12 +43,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the table belo
     from incrbuild._plan import Plan, PlanStats, Reason, ReasonKind, navigation_order_key
     from incrbuild._registry import IndexRegistry, RegistryStats, tags_from_metadata
     from incrbuild._rules import PageChange, PlanBuilder, Rule, RuleContext
-    from incrbuild._state import StateStore
-    from incrbuild._synthetic import SyntheticSite, generate_site
     from incrbuild._watch import (
         ChangeBatch,
         ChangeSource,
-        FakeChangeSource,
         WatchfilesSource,
         WatchSession,
         WatchStats,
@@ -64,13 +58,11 @@ __all__ = [
     "Backend",
     "Calibration",
     "ChangeBatch",
-    "ChangeDetector",
     "ChangeSet",
     "ChangeSource",
     "DetectionMode",
     "DetectorStats",
     "Engine",
-    "FakeChangeSource",
     "FrontMatterError",
     "IncrbuildError",
     "IndexRegistry",
@@ -94,17 +86,13 @@ __all__ = [
     "SiteLoader",
     "SourceError",
     "StateLockedError",
-    "StateStore",
     "StateWarning",
     "StateWriteError",
-    "SyntheticSite",
     "WatchSession",
     "WatchStats",
     "WatchfilesSource",
     "WorkloadKind",
     "calibrate",
-    "content_digest",
-    "generate_site",
     "navigation_order_key",
     "tags_from_metadata",
 ]
@@ -113,13 +101,7 @@ __all__ = [
 _MODULE_OF: dict[str, str] = {
     name: module
     for module, names in {
-        "incrbuild._detect": (
-            "ChangeDetector",
-            "ChangeSet",
-            "DetectionMode",
-            "DetectorStats",
-            "content_digest",
-        ),
+        "incrbuild._detect": ("ChangeSet", "DetectionMode", "DetectorStats"),
         "incrbuild._engine": ("Engine",),
         "incrbuild._loading": ("LoadResult", "PageEdit", "SiteLoader"),
         "incrbuild._errors": (
@@ -142,12 +124,9 @@ _MODULE_OF: dict[str, str] = {
         "incrbuild._plan": ("Plan", "PlanStats", "Reason", "ReasonKind", "navigation_order_key"),
         "incrbuild._registry": ("IndexRegistry", "RegistryStats", "tags_from_metadata"),
         "incrbuild._rules": ("PageChange", "PlanBuilder", "Rule", "RuleContext"),
-        "incrbuild._state": ("StateStore",),
-        "incrbuild._synthetic": ("SyntheticSite", "generate_site"),
         "incrbuild._watch": (
             "ChangeBatch",
             "ChangeSource",
-            "FakeChangeSource",
             "WatchfilesSource",
             "WatchSession",
             "WatchStats",
@@ -158,9 +137,28 @@ _MODULE_OF: dict[str, str] = {
 }
 
 
+#: Names that moved to a public tier of their own; still served, with a warning.
+_MOVED: dict[str, str] = {
+    "ChangeDetector": "incrbuild.lowlevel",
+    "StateStore": "incrbuild.lowlevel",
+    "content_digest": "incrbuild.lowlevel",
+    "FakeChangeSource": "incrbuild.testing",
+    "SyntheticSite": "incrbuild.testing",
+    "generate_site": "incrbuild.testing",
+}
+
+
 def __getattr__(name: str) -> Any:
     """Import the module defining public *name* on first use, then cache the name here."""
     module = _MODULE_OF.get(name)
+    if module is None and name in _MOVED:
+        import warnings
+
+        module = _MOVED[name]
+        warnings.warn(
+            f"incrbuild.{name} moved to {module}.{name}", DeprecationWarning, stacklevel=2
+        )
+        return getattr(importlib.import_module(module), name)
     if module is None:
         raise AttributeError(f"module 'incrbuild' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

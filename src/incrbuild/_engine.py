@@ -86,7 +86,7 @@ class Engine:
             if state_dir is not None
             else self.content_dir / DEFAULT_STATE_DIR_NAME
         )
-        self.store = StateStore(self.state_dir, lock_timeout=lock_timeout)
+        self._store = StateStore(self.state_dir, lock_timeout=lock_timeout)
         detector_options: dict[str, Any] = {}
         if ignore is not None:
             detector_options["ignore"] = ignore
@@ -96,16 +96,16 @@ class Engine:
         if own_key:
             # The engine's own files are never content, wherever the host puts them.
             detector_options["exclude"] = (own_key,)
-        self.detector = ChangeDetector(
+        self._detector = ChangeDetector(
             self.content_dir,
             mode=mode,
             racy_window_ns=racy_window_ns,
             stat_executor=stat_executor,
             **detector_options,
         )
-        self.planner = Planner(
-            key_for=self.detector.key_for,
-            path_for=self.detector.path_for,
+        self._planner = Planner(
+            key_for=self._detector.key_for,
+            path_for=self._detector.path_for,
             navigation=navigation,
             rules=rules,
         )
@@ -116,7 +116,7 @@ class Engine:
         self._registry: IndexRegistry | None = (
             None if site is None else IndexRegistry(site, taxonomies=self.taxonomies)
         )
-        self._global_keys = frozenset(self.detector.key_for(p) for p in global_inputs)
+        self._global_keys = frozenset(self._detector.key_for(p) for p in global_inputs)
         self._state: State | None = None
         # The detection and state of a no-op plan that skipped loading the site model.
         self._deferred: tuple[Detection, State] | None = None
@@ -131,7 +131,30 @@ class Engine:
         # committed (and after any uncommitted full plan), plan_paths() scans everything.
         self._needs_full_scan = True
 
-    # -- the site -----------------------------------------------------------------
+    # -- low-level access ------------------------------------------------------------
+
+    @property
+    def detector(self) -> ChangeDetector:
+        """The change detector (:mod:`incrbuild.lowlevel`), for tools that detect without planning.
+
+        Hosts plan through :meth:`plan` and read stored facts through rules.
+        """
+        return self._detector
+
+    @property
+    def store(self) -> StateStore:
+        """The state store (:mod:`incrbuild.lowlevel`), for tools that inspect commits."""
+        return self._store
+
+    def key_for(self, path: Path | str) -> str:
+        """The key a path is stored under: POSIX, relative to the content directory."""
+        return self._detector.key_for(absolute(path))
+
+    def path_for(self, key: str) -> Path:
+        """The absolute path of stored key *key*."""
+        return self._detector.path_for(key)
+
+        # -- the site -----------------------------------------------------------------
 
     @property
     def site(self) -> SiteLike:
@@ -162,7 +185,7 @@ class Engine:
         """Return the last committed state, re-read only if the file changed on disk."""
         stamp = self._store_stamp()
         if self._state is None or stamp != self._state_stamp:
-            self._state = self.store.load()
+            self._state = self._store.load()
             self._state_stamp = stamp
         return self._state
 
@@ -177,7 +200,7 @@ class Engine:
         self._needs_full_scan = True
         previous = self.load_state()
         extra = set(previous.dependents) | self._global_keys
-        detection = self.detector.detect(previous, extra_keys=extra, relist=relist)
+        detection = self._detector.detect(previous, extra_keys=extra, relist=relist)
         try:
             plan = self._plan_detection(detection, previous, started)
         except CorruptRecordError as error:
@@ -189,15 +212,15 @@ class Engine:
     def _plan_without_state(self, problem: str, started: int) -> Plan:
         """Plan as if nothing were stored: the store is corrupt (a full rebuild)."""
         warnings.warn(
-            f"{self.store.path}: {problem}; treating every file as changed (a full rebuild)",
+            f"{self._store.path}: {problem}; treating every file as changed (a full rebuild)",
             StateWarning,
             stacklevel=3,
         )
-        self.store.mark_unusable()
+        self._store.mark_unusable()
         previous = self._state = State()
         if self._loader is not None:
             self._site = self._registry = None
-        detection = self.detector.detect(previous, extra_keys=self._global_keys)
+        detection = self._detector.detect(previous, extra_keys=self._global_keys)
         return self._plan_detection(detection, previous, started)
 
     def _refresh_verified(self, state: State, detection: Detection) -> None:
@@ -212,9 +235,9 @@ class Engine:
         it is free and no other commit intervened; the commit id stays, since what
         was built did not change.
         """
-        if self.detector.mode is not DetectionMode.STAT:
+        if self._detector.mode is not DetectionMode.STAT:
             return  # content mode checks everything anyway; directory-mtime skips files
-        floor = detection.snapshot_ns - self.detector.racy_window_ns
+        floor = detection.snapshot_ns - self._detector.racy_window_ns
         files = state.files
         refreshed: dict[str, FileRecord] = {}
         settled = False
@@ -237,9 +260,9 @@ class Engine:
         if state is not self._state or self._state_file_changed():
             return
         try:
-            with self.store.locked(wait=False):
-                if self.store.current_commit_id() == state.commit_id:
-                    self.store.save(state, append_only=True)
+            with self._store.locked(wait=False):
+                if self._store.current_commit_id() == state.commit_id:
+                    self._store.save(state, append_only=True)
         except (StateLockedError, StateWriteError):
             return  # another writer is busy, or the store is read-only: memory will do
         self._state_stamp = self._store_stamp()
@@ -254,7 +277,7 @@ class Engine:
         """
         started = time.perf_counter_ns()
         previous = self._state
-        detector = self.detector
+        detector = self._detector
         if not detector.links_known:
             # Every symbolic link must be known to map events on its target back to it.
             return self._full_plan(relist=True)
@@ -273,7 +296,7 @@ class Engine:
         extra = set(previous.dependents) | self._global_keys
         self._uncommitted_paths.update(map(absolute, paths))
         checked = frozenset(self._uncommitted_paths)
-        detection = self.detector.detect_paths(previous, checked, extra_keys=extra)
+        detection = self._detector.detect_paths(previous, checked, extra_keys=extra)
         plan = self._plan_detection(detection, previous, started)
         basis = plan_basis(plan)
         assert basis is not None
@@ -284,7 +307,7 @@ class Engine:
 
     def _store_stamp(self) -> object:
         """Identify the stored state's current version cheaply."""
-        return self.store.stamp()
+        return self._store.stamp()
 
     def _plan_detection(self, detection: Detection, previous: State, started: int) -> Plan:
         pages_read = 0
@@ -300,12 +323,12 @@ class Engine:
             return self._unloaded_plan(detection, previous, started)
         if self._loader is not None:
             known: Mapping[Path, Mapping[str, Any]] = (
-                _FactsView(previous.facts, self.detector) if previous.commit_id else {}
+                _FactsView(previous.facts, self._detector) if previous.commit_id else {}
             )
             result = self._loader.load(detection.changes, known)
             pages_read = result.pages_read
             if result.errors:
-                detection = _with_errors(detection, result.errors, self.detector)
+                detection = _with_errors(detection, result.errors, self._detector)
             site = result.site
             if result.refreshed is not None and site is self._site and self._registry is not None:
                 # The loader patched the site in place: update the indexes in proportion.
@@ -322,7 +345,7 @@ class Engine:
             else:
                 self.set_site(site)
         planning_started = time.perf_counter_ns()
-        plan = self.planner.plan(detection, previous, self.registry, global_keys=self._global_keys)
+        plan = self._planner.plan(detection, previous, self.registry, global_keys=self._global_keys)
         finished = time.perf_counter_ns()
         plan.stats.pages_read = pages_read
         plan.stats.planning_ns = finished - planning_started
@@ -347,7 +370,7 @@ class Engine:
         assert self._loader is not None
         self._deferred = None
         known: Mapping[Path, Mapping[str, Any]] = (
-            _FactsView(previous.facts, self.detector) if previous.commit_id else {}
+            _FactsView(previous.facts, self._detector) if previous.commit_id else {}
         )
         self.set_site(self._loader.load(detection.changes, known).site)
 
@@ -360,7 +383,7 @@ class Engine:
         :meth:`commit`.  Safe to call from several rendering threads.
         """
         key = self._page_key(page)
-        deps = tuple(sorted({self.detector.key_for(Path(p)) for p in inputs} - {key}))
+        deps = tuple(sorted({self._detector.key_for(Path(p)) for p in inputs} - {key}))
         with self._recorded_lock:
             self._recorded_deps[key] = deps
 
@@ -386,7 +409,7 @@ class Engine:
         :meth:`commit`.  Safe to call from several rendering threads.
         """
         key = self._page_key(page)
-        key_for = self.detector.key_for
+        key_for = self._detector.key_for
         entries = encode_reads(
             {key_for(absolute(path)): keys for path, keys in (pages or {}).items()},
             collections or {},
@@ -406,7 +429,7 @@ class Engine:
 
     def _page_key(self, page: PageLike | Path) -> str:
         path = page if isinstance(page, Path) else page.source_path
-        return self.detector.key_for(path)
+        return self._detector.key_for(path)
 
     # -- committing --------------------------------------------------------------------------
 
@@ -421,14 +444,14 @@ class Engine:
         if basis is None:
             raise ValueError("commit() needs a plan made by this engine's plan()")
         detection, base = basis.detection, basis.previous
-        failed_keys = {self.detector.key_for(p) for p in failed}
+        failed_keys = {self._detector.key_for(p) for p in failed}
         with self._recorded_lock:
             recorded_deps, self._recorded_deps = self._recorded_deps, {}
             recorded_outputs, self._recorded_outputs = self._recorded_outputs, {}
             recorded_reads, self._recorded_reads = self._recorded_reads, {}
         base_id = base.commit_id
-        with self.store.locked():
-            current_id = self.store.current_commit_id()
+        with self._store.locked():
+            current_id = self._store.current_commit_id()
             if detection.partial and current_id == base_id and base is self._state:
                 state = self._apply_partial(
                     plan, base, recorded_deps, recorded_outputs, failed_keys
@@ -459,7 +482,7 @@ class Engine:
             if current_id != base_id:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", StateWarning)
-                    current = self.store.load()
+                    current = self._store.load()
                 state = _merge_concurrent(base, current, state)
                 warnings.warn(
                     f"{self.state_dir}: another build committed since this plan was made; "
@@ -467,7 +490,7 @@ class Engine:
                     StateWarning,
                     stacklevel=2,
                 )
-            self.store.save(state)
+            self._store.save(state)
         self._state = state
         if detection.partial:
             self._uncommitted_paths.difference_update(basis.watched_paths)
@@ -475,7 +498,7 @@ class Engine:
             self._uncommitted_paths.clear()
             self._needs_full_scan = False
         # Files left unrecorded (unreadable, failed) must be looked at again next time.
-        path_for = self.detector.path_for
+        path_for = self._detector.path_for
         self._uncommitted_paths.update(path_for(k) for k in detection.error_keys | failed_keys)
         self._state_stamp = self._store_stamp()
 
@@ -491,7 +514,7 @@ class Engine:
         basis = plan_basis(plan)
         assert basis is not None
         detection = basis.detection
-        key_for = self.detector.key_for
+        key_for = self._detector.key_for
         dropped = detection.removed_keys
         for key in dropped:
             state.files.pop(key, None)
@@ -591,7 +614,7 @@ class Engine:
         }
         if not first_seen:
             return {}
-        return self.detector.fingerprint_settled(first_seen, detection.snapshot_ns)
+        return self._detector.fingerprint_settled(first_seen, detection.snapshot_ns)
 
     @staticmethod
     def _set_dependencies(state: State, page_key: str, deps: tuple[str, ...]) -> None:
@@ -622,7 +645,7 @@ class Engine:
         basis = plan_basis(plan)
         assert basis is not None
         detection = basis.detection
-        key_for = self.detector.key_for
+        key_for = self._detector.key_for
         files = dict(detection.files)
         for key in failed_keys & files.keys():
             # Still known (so its removal is a change), and checked again next time.

@@ -237,7 +237,7 @@ class WatchSession:
                 yield self._full(reason)
             elif batch.paths:
                 plan = self.engine.plan_paths(batch.paths)
-                if plan.detection is not None and plan.detection.partial:
+                if plan.partial:
                     self.stats.event_plans += 1
                 else:
                     self._count_full("the last full plan was not committed")

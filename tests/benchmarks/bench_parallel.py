@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 from benchsites import best_of
 
-from incrbuild import Backend, ChangeDetector, KindPolicy, ParallelPolicy, calibrate
+from incrbuild import Backend, KindPolicy, ParallelPolicy, calibrate
 from incrbuild._state import State
+from incrbuild.lowlevel import ChangeDetector
 
 COUNTS = [5, 10, 15, 20, 30, 50]
 _RNG = random.Random(3)

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from incrbuild import DetectionMode, Engine, Plan, SyntheticSite, generate_site
+from incrbuild import DetectionMode, Engine, Plan
 from incrbuild.adapters.files import open_engine
+from incrbuild.testing import SyntheticSite, generate_site
 
 #: Seconds to wait after writing a tree: a file whose mtime or ctime is within the
 #: racy window (2 s) of a snapshot is re-hashed on every scan, and ctime cannot be

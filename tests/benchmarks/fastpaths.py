@@ -31,9 +31,9 @@ from typing import Any
 
 from benchsites import SETTLE_S, BenchSite, best_of
 
-from incrbuild import generate_site
 from incrbuild._frontmatter import parse_front_matter
 from incrbuild.adapters.files import open_engine
+from incrbuild.testing import generate_site
 
 PYTHON = sys.executable
 

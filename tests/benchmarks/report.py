@@ -29,9 +29,10 @@ from benchsites import EDITS, BenchSite, best_of, stat_relative
 from rfc_baseline import CascadeTracker, Counters, all_sections, build_xref_index
 from rfc_baseline import incremental_decision as baseline_decision
 
-from incrbuild import DetectionMode, Engine, IndexRegistry, StateStore
+from incrbuild import DetectionMode, Engine, IndexRegistry
 from incrbuild.adapters.files import load_site
 from incrbuild.adapters.simple import SimplePage, SimpleSection, SimpleSite
+from incrbuild.lowlevel import StateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
