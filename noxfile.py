@@ -39,9 +39,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """Type-check the package with ``mypy --strict``."""
+    """Type-check the package, and code written as a host writes it, with ``mypy --strict``."""
     session.install("-e", ".[test]", "mypy", "types-PyYAML")
     session.run("mypy", "--strict", "src")
+    # User code (tests/typing): signatures must accept what users really pass.
+    session.run("mypy", "--strict", "tests/typing", env={"MYPYPATH": "src"})
 
 
 @nox.session

@@ -158,7 +158,10 @@ class ParallelPolicy:
 
     def __init__(
         self,
-        kinds: Mapping[str | WorkloadKind, KindPolicy] | None = None,
+        kinds: Mapping[str, KindPolicy]
+        | Mapping[WorkloadKind, KindPolicy]
+        | Mapping[str | WorkloadKind, KindPolicy]
+        | None = None,
         *,
         executor: Executor | None = None,
         workers: int | None = None,

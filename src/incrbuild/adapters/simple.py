@@ -9,7 +9,7 @@ and Bengal use.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, final
 
@@ -30,7 +30,7 @@ class SimplePage:
 
     source_path: Path
     metadata: dict[str, Any] = attrs.field(factory=dict)
-    toc_items: list[TocItem] = attrs.field(factory=list)
+    toc_items: Sequence[TocItem] = attrs.field(factory=list)
 
 
 @final
