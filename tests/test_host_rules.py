@@ -238,3 +238,43 @@ class TestRuleContext:
         assert plan.why(content / "docs/_index.md")[0] == (
             "shows something of docs/a.md, which changed"
         )
+
+
+def documented_theme_rule() -> type:
+    """The example rule of docs/architecture.md, executed as written."""
+    text = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    definitions = block.split("\ncontent = ", 1)[0]  # the rule, not the driving lines
+    namespace: dict[str, Any] = {}
+    exec(compile(definitions, "architecture.md", "exec"), namespace)
+    rule: type = namespace["ThemeRule"]
+    return rule
+
+
+class TestDocumentedRule:
+    def test_the_architecture_example_does_what_it_says(self, tmp_path: Path) -> None:
+        """Retitling a post plans it, the home page and the feed; the sitemap stays."""
+        root = tmp_path / "content"
+        write(root, "_index.md", title="Home")
+        write(root, "posts/a.md", "a", title="A", date="2024-01-01")
+        write(root, "about.md", "about", title="About")
+        engine = engine_with(root, documented_theme_rule()())
+        write(root, "posts/a.md", "a", title="A, retitled", date="2024-01-01")
+        plan = engine.plan()
+        assert rel(plan, root) >= {"posts/a.md", "_index.md"}
+        assert plan.outputs == frozenset({"feed"})
+        assert plan.why("feed") == (
+            "shows something of posts/a.md, which changed (feed entry)",
+            "posts/a.md: source modified",
+        )
+        engine.commit(plan)
+        write(root, "about.md", "about, longer", title="About")
+        assert engine_plan_outputs(engine) == frozenset()
+        write(root, "posts/b.md", "b", title="B", date="2024-02-01")
+        assert engine_plan_outputs(engine) == frozenset({"feed", "sitemap"})
+
+
+def engine_plan_outputs(engine: Engine) -> frozenset[str]:
+    plan = engine.plan()
+    engine.commit(plan)
+    return plan.outputs
