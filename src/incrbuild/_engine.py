@@ -297,10 +297,7 @@ class Engine:
         self._uncommitted_paths.update(map(absolute, paths))
         checked = frozenset(self._uncommitted_paths)
         detection = self._detector.detect_paths(previous, checked, extra_keys=extra)
-        plan = self._plan_detection(detection, previous, started)
-        basis = plan_basis(plan)
-        assert basis is not None
-        return attrs.evolve(plan, _basis=attrs.evolve(basis, watched_paths=checked))
+        return self._plan_detection(detection, previous, started, watched_paths=checked)
 
     def _state_file_changed(self) -> bool:
         return self._store_stamp() != self._state_stamp
@@ -309,7 +306,14 @@ class Engine:
         """Identify the stored state's current version cheaply."""
         return self._store.stamp()
 
-    def _plan_detection(self, detection: Detection, previous: State, started: int) -> Plan:
+    def _plan_detection(
+        self,
+        detection: Detection,
+        previous: State,
+        started: int,
+        *,
+        watched_paths: frozenset[Path] = frozenset(),
+    ) -> Plan:
         pages_read = 0
         if (
             self._loader is not None
@@ -345,7 +349,13 @@ class Engine:
             else:
                 self.set_site(site)
         planning_started = time.perf_counter_ns()
-        plan = self._planner.plan(detection, previous, self.registry, global_keys=self._global_keys)
+        plan = self._planner.plan(
+            detection,
+            previous,
+            self.registry,
+            global_keys=self._global_keys,
+            watched_paths=watched_paths,
+        )
         finished = time.perf_counter_ns()
         plan.stats.pages_read = pages_read
         plan.stats.planning_ns = finished - planning_started

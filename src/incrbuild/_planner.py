@@ -39,11 +39,11 @@ class Planner:
     ) -> None:
         self._key_for = key_for
         self._path_for = path_for
-        self._rules = (
+        self._builtin = (
             *builtin_rules(navigation=navigation, order_key=order_key),
             RecordedReadsRule(),
-            *rules,
         )
+        self._host_rules = tuple(rules)
 
     def plan(
         self,
@@ -52,8 +52,12 @@ class Planner:
         registry: IndexRegistry,
         *,
         global_keys: Collection[str] = (),
+        watched_paths: frozenset[Path] = frozenset(),
     ) -> Plan:
-        """Run every rule over *detection* against *previous* and the current *registry*."""
+        """Run every rule over *detection* against *previous* and the current *registry*.
+
+        *watched_paths* are the paths a partial (watcher) detection checked.
+        """
         changes = detection.changes
         full_reason = self._full_rebuild_reason(previous, changes, global_keys)
         context = RuleContext(
@@ -65,9 +69,21 @@ class Planner:
             path_for=self._path_for,
         )
         out = PlanBuilder(registry)
-        for rule in self._rules:
+        if (
+            full_reason is not None
+            or changes.added
+            or changes.modified
+            or changes.removed
+            or changes.errors
+        ):
+            for rule in self._builtin:
+                rule.apply(context, out)
+        # else: no source changed (at most touched), so no built-in rule can add anything.
+        for rule in self._host_rules:
             rule.apply(context, out)
-        return self._finish(detection, previous, registry, out, full=full_reason is not None)
+        return self._finish(
+            detection, previous, registry, out, full_reason is not None, watched_paths
+        )
 
     def _full_rebuild_reason(
         self, previous: State, changes: ChangeSet, global_keys: Collection[str]
@@ -85,8 +101,8 @@ class Planner:
         previous: State,
         registry: IndexRegistry,
         out: PlanBuilder,
-        *,
         full: bool,
+        watched_paths: frozenset[Path],
     ) -> Plan:
         changes = detection.changes
         key_for = self._key_for
@@ -112,5 +128,5 @@ class Planner:
             full=full,
             root=registry.site.root_path,
             stats=PlanStats(detector=detection.stats, site_pages=len(registry.site.pages)),
-            _basis=PlanBasis(detection, previous),
+            _basis=PlanBasis(detection, previous, watched_paths),
         )
