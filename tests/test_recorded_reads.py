@@ -22,14 +22,21 @@ from incrbuild.adapters.files import open_engine, read_page
 
 AUTHORS = "authors.md"
 FEATURED = "featured.md"
+TOPICS = "topics.md"
+DIGEST = "digest.md"
 FEATURED_SOURCE = "blog/p0.md"
-AGGREGATES = {AUTHORS, FEATURED}
+AGGREGATES = {AUTHORS, FEATURED, TOPICS, DIGEST}
 
 
-def write_page(root: Path, rel: str, *, title: str, author: str, body: str) -> None:
+def write_page(
+    root: Path, rel: str, *, title: str, author: str, body: str, tags: list[str] | None = None
+) -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    front = yaml.safe_dump({"title": title, "author": author}, sort_keys=True)
+    meta: dict[str, object] = {"title": title, "author": author}
+    if tags:
+        meta["tags"] = tags
+    front = yaml.safe_dump(meta, sort_keys=True)
     path.write_text(f"---\n{front}---\n{body}\n", encoding="utf-8")
 
 
@@ -59,6 +66,26 @@ class Site:
             if engine is not None:
                 engine.record_reads(root / rel, collections={"pages": {"author"}})
             return "\n".join(lines)
+        if rel == TOPICS:
+            # A tag page: the titles of the pages tagged "x".
+            titles = []
+            for other in regular_pages(root):
+                meta = read_page(root / other)[0]
+                if "x" in (meta.get("tags") or []):
+                    titles.append(f"{other}: {meta.get('title')}")
+            if engine is not None:
+                engine.record_reads(root / rel, collections={"tag:x": {"title"}})
+            return "\n".join(titles)
+        if rel == DIGEST:
+            # A section listing: the titles of the pages directly in blog/.
+            titles = [
+                f"{other}: {read_page(root / other)[0].get('title')}"
+                for other in regular_pages(root)
+                if other.count("/") == 1 and other.startswith("blog/")
+            ]
+            if engine is not None:
+                engine.record_reads(root / rel, collections={"section:blog": {"title"}})
+            return "\n".join(titles)
         if rel == FEATURED:
             # Shows the body of one page.
             source = root / FEATURED_SOURCE
@@ -70,7 +97,7 @@ class Site:
         return f"{meta.get('title')} by {meta.get('author')}: {body}"
 
     def full(self) -> dict[str, str]:
-        every = [*regular_pages(self.root), AUTHORS, FEATURED]
+        every = [*regular_pages(self.root), *sorted(AGGREGATES)]
         return {rel: self.render(rel, None) for rel in every}
 
     def build(self, engine: Engine) -> Plan:
@@ -86,7 +113,7 @@ class Site:
 
 EDITS = st.lists(
     st.tuples(
-        st.sampled_from(["author", "title", "body", "add", "remove"]),
+        st.sampled_from(["author", "title", "body", "add", "remove", "tag", "nest"]),
         st.integers(min_value=0, max_value=5),
         st.sampled_from(["ann", "bob", "cyd"]),
     ),
@@ -99,33 +126,42 @@ def seed(root: Path) -> None:
     for number in range(3):
         rel = f"blog/p{number}.md"
         write_page(root, rel, title=f"P{number}", author="ann", body=f"body {number}")
-    write_page(root, AUTHORS, title="Authors", author="", body="")
-    write_page(root, FEATURED, title="Featured", author="", body="")
+    for rel in sorted(AGGREGATES):
+        write_page(root, rel, title=rel, author="", body="")
 
 
 def apply_edit(root: Path, edit: tuple[str, int, str], counter: list[int]) -> str | None:
     """Apply one edit; return the page it touched (``None``: nothing to do)."""
     kind, number, author = edit
     pages = regular_pages(root)
-    if kind == "add":
+    if kind in {"add", "nest"}:
         counter[0] += 1
-        rel = f"blog/new{counter[0]}.md"
-        write_page(root, rel, title=f"New {counter[0]}", author=author, body="fresh")
+        where = "blog" if kind == "add" else "blog/deep"
+        rel = f"{where}/new{counter[0]}.md"
+        tags = ["x"] if number % 2 else None
+        write_page(root, rel, title=f"New {counter[0]}", author=author, body="fresh", tags=tags)
         return rel
     if not pages:
         return None
     rel = pages[number % len(pages)]
     meta, body = read_page(root / rel)
     title, old_author = str(meta["title"]), str(meta["author"])
+    tags = list(meta.get("tags") or [])
+    if kind == "tag":
+        tags = [] if "x" in tags else ["x"]
+        write_page(root, rel, title=title, author=old_author, body=body.strip(), tags=tags)
+        return rel
     if kind == "remove":
         (root / rel).unlink()
     elif kind == "author":
         new_author = author if author != old_author else f"{author}2"
-        write_page(root, rel, title=title, author=new_author, body=body.strip())
+        write_page(root, rel, title=title, author=new_author, body=body.strip(), tags=tags)
     elif kind == "title":
-        write_page(root, rel, title=title + "!", author=old_author, body=body.strip())
+        write_page(root, rel, title=title + "!", author=old_author, body=body.strip(), tags=tags)
     else:
-        write_page(root, rel, title=title, author=old_author, body=body.strip() + " more")
+        write_page(
+            root, rel, title=title, author=old_author, body=body.strip() + " more", tags=tags
+        )
     return rel
 
 
@@ -154,10 +190,16 @@ def test_incremental_equals_full_and_aggregates_only_when_shown(
             if touched is None:
                 continue
             # Precision: the authors page shows authors and membership only.
-            if kind in {"title", "body"}:
+            if kind in {"title", "body", "tag"}:
                 assert AUTHORS not in planned, plan.why(root / AUTHORS)
             else:
                 assert AUTHORS in planned
+            # Tag and section pages show titles: never moved by a body or author edit.
+            if kind in {"body", "author"}:
+                assert TOPICS not in planned, plan.why(root / TOPICS)
+                assert DIGEST not in planned, plan.why(root / DIGEST)
+            if kind == "tag":
+                assert TOPICS in planned
             # The featured page shows one page's body.
             shows_featured = touched == FEATURED_SOURCE and kind in {"body", "remove"}
             if touched != FEATURED_SOURCE:
