@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
 import attrs
-import msgspec
 
 from incrbuild._detect import (
     DEFAULT_RACY_WINDOW_NS,
@@ -27,10 +26,21 @@ from incrbuild._metadata import normalise_metadata
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
 from incrbuild._planner import Planner
-from incrbuild._reads import encode_reads, invert_reads, read_targets
+from incrbuild._reads import encode_reads, invert_reads
 from incrbuild._registry import DEFAULT_TAXONOMIES, IndexRegistry
 from incrbuild._rules import Rule
 from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
+from incrbuild._transitions import (
+    Recorded,
+    apply_recorded,
+    carry_front_matter,
+    completed,
+    copy_state,
+    drop_page,
+    drop_unverified,
+    invert,
+    merge_concurrent,
+)
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
 if TYPE_CHECKING:
@@ -245,8 +255,7 @@ class Engine:
             known = files.get(key)
             if record is known:
                 continue
-            if known is not None and not record.front_matter and known.front_matter:
-                record = msgspec.structs.replace(record, front_matter=known.front_matter)
+            record = carry_front_matter(record, known)
             refreshed[key] = record
             settled = settled or (record.mtime_ns < floor and record.ctime_ns < floor)
         dirs = {k: v for k, v in detection.dirs.items() if state.dirs.get(k) is not v}
@@ -255,7 +264,7 @@ class Engine:
             return  # nothing would be trusted by the next scan: not worth a write
         files.update(refreshed)
         state.dirs.update(dirs)
-        _drop_unverified(state, detection)
+        drop_unverified(state, detection)
         state.snapshot_ns = detection.snapshot_ns
         if state is not self._state or self._state_file_changed():
             return
@@ -456,17 +465,13 @@ class Engine:
         detection, base = basis.detection, basis.previous
         failed_keys = {self._detector.key_for(p) for p in failed}
         with self._recorded_lock:
-            recorded_deps, self._recorded_deps = self._recorded_deps, {}
-            recorded_outputs, self._recorded_outputs = self._recorded_outputs, {}
-            recorded_reads, self._recorded_reads = self._recorded_reads, {}
+            recorded = Recorded(self._recorded_deps, self._recorded_outputs, self._recorded_reads)
+            self._recorded_deps, self._recorded_outputs, self._recorded_reads = {}, {}, {}
         base_id = base.commit_id
         with self._store.locked():
             current_id = self._store.current_commit_id()
             if detection.partial and current_id == base_id and base is self._state:
-                state = self._apply_partial(
-                    plan, base, recorded_deps, recorded_outputs, failed_keys
-                )
-                _store_reads(state, recorded_reads)
+                state = self._apply_partial(plan, base, recorded, failed_keys)
             elif (
                 self._site is None
                 and not detection.partial
@@ -475,25 +480,19 @@ class Engine:
                 and _unchanged(detection)
             ):
                 # A no-op plan that loaded no site model: the state carries over in place.
-                state = self._apply_unchanged(
-                    detection, base, recorded_deps, recorded_outputs, failed_keys
-                )
-                _store_reads(state, recorded_reads)
+                state = self._apply_unchanged(detection, base, recorded, failed_keys)
             else:
                 if detection.partial:
-                    base = _copy_state(base)
-                    plan = attrs.evolve(plan, _basis=PlanBasis(_completed(detection, base), base))
+                    base = copy_state(base)
+                    plan = attrs.evolve(plan, _basis=PlanBasis(completed(detection, base), base))
                 if self._site is None and self._loader is not None:
                     self._load_site(detection, base)
-                state = self._next_state(plan, base, recorded_deps, recorded_outputs, failed_keys)
-                reads = {k: v for k, v in base.reads.items() if k in state.facts}
-                reads.update((k, v) for k, v in recorded_reads.items() if k in state.facts)
-                state.reads, state.readers = reads, invert_reads(reads)
+                state = self._next_state(plan, base, recorded, failed_keys)
             if current_id != base_id:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", StateWarning)
                     current = self._store.load()
-                state = _merge_concurrent(base, current, state)
+                state = merge_concurrent(base, current, state)
                 warnings.warn(
                     f"{self.state_dir}: another build committed since this plan was made; "
                     "entries either build changed will be re-checked next time",
@@ -513,12 +512,7 @@ class Engine:
         self._state_stamp = self._store_stamp()
 
     def _apply_partial(
-        self,
-        plan: Plan,
-        state: State,
-        recorded_deps: dict[str, tuple[str, ...]],
-        recorded_outputs: dict[str, tuple[str, ...]],
-        failed_keys: set[str],
+        self, plan: Plan, state: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """Apply a partial (watcher) detection to the in-memory state, in proportion to it."""
         basis = plan_basis(plan)
@@ -527,21 +521,13 @@ class Engine:
         key_for = self._detector.key_for
         dropped = detection.removed_keys
         for key in dropped:
-            state.files.pop(key, None)
-            state.outputs.pop(key, None)
-            self._set_dependencies(state, key, ())
-            state.dependencies.pop(key, None)
-            _set_reads(state, key, ())
+            drop_page(state, key)
         for key in detection.removed_dir_keys:
             state.dirs.pop(key, None)
         for key, record in detection.files.items():
             if key in dropped:
                 continue
-            previous = state.files.get(key)
-            if not record.front_matter and previous is not None:
-                # Unchanged or touched (same bytes): the page's front matter is the same.
-                record = msgspec.structs.replace(record, front_matter=previous.front_matter)
-            state.files[key] = record
+            state.files[key] = carry_front_matter(record, state.files.get(key))
         for key in failed_keys & state.files.keys():
             # Still known (so its removal is a change), and checked again next time.
             state.files[key] = unchecked_record(state.files[key])
@@ -557,49 +543,31 @@ class Engine:
             state.files[key] = stored.with_metadata(
                 None if metadata is None else normalise_metadata(metadata)
             )
-        for key, deps in recorded_deps.items():
-            if key in state.facts:
-                self._set_dependencies(state, key, deps)
-        for key, outputs in recorded_outputs.items():
-            if key in state.facts:
-                state.outputs[key] = outputs
-        state.files.update(self._first_seen(recorded_deps, state.files, dropped, detection))
+        apply_recorded(state, recorded)
+        state.files.update(self._first_seen(recorded.dependencies, state.files, dropped, detection))
         # snapshot_ns stays that of the last full scan: entries verified since then carry
         # later timestamps and so stay racy (content-checked) until the next full scan.
         state.commit_id = new_commit_id()
         return state
 
     def _apply_unchanged(
-        self,
-        detection: Detection,
-        state: State,
-        recorded_deps: dict[str, tuple[str, ...]],
-        recorded_outputs: dict[str, tuple[str, ...]],
-        failed_keys: set[str],
+        self, detection: Detection, state: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """Commit a detection that found no change onto the in-memory *state*, in place."""
         files = state.files
         for key, record in detection.files.items():
             known = files.get(key)
-            if record is known:
-                continue
-            if known is not None and not record.front_matter and known.front_matter:
-                record = msgspec.structs.replace(record, front_matter=known.front_matter)
-            files[key] = record
+            if record is not known:
+                files[key] = carry_front_matter(record, known)
         for key, listing in detection.dirs.items():
             if state.dirs.get(key) is not listing:
                 state.dirs[key] = listing
-        _drop_unverified(state, detection)
+        drop_unverified(state, detection)
         for key in failed_keys & files.keys():
             # Still known (so its removal is a change), and checked again next time.
             files[key] = unchecked_record(files[key])
-        for key, deps in recorded_deps.items():
-            if key in state.facts:
-                self._set_dependencies(state, key, deps)
-        for key, outputs in recorded_outputs.items():
-            if key in state.facts:
-                state.outputs[key] = outputs
-        files.update(self._first_seen(recorded_deps, files, failed_keys, detection))
+        apply_recorded(state, recorded)
+        files.update(self._first_seen(recorded.dependencies, files, failed_keys, detection))
         state.snapshot_ns = detection.snapshot_ns
         state.commit_id = new_commit_id()
         return state
@@ -626,32 +594,10 @@ class Engine:
             return {}
         return self._detector.fingerprint_settled(first_seen, detection.snapshot_ns)
 
-    @staticmethod
-    def _set_dependencies(state: State, page_key: str, deps: tuple[str, ...]) -> None:
-        old = state.dependencies.get(page_key, ())
-        if old == deps:
-            return
-        for dep in set(old) - set(deps):
-            users = tuple(u for u in state.dependents.get(dep, ()) if u != page_key)
-            if users:
-                state.dependents[dep] = users
-            else:
-                state.dependents.pop(dep, None)
-        for dep in set(deps) - set(old):
-            state.dependents[dep] = tuple(sorted({*state.dependents.get(dep, ()), page_key}))
-        if deps:
-            state.dependencies[page_key] = deps
-        else:
-            state.dependencies.pop(page_key, None)
-
     def _next_state(
-        self,
-        plan: Plan,
-        base: State,
-        recorded_deps: dict[str, tuple[str, ...]],
-        recorded_outputs: dict[str, tuple[str, ...]],
-        failed_keys: set[str],
+        self, plan: Plan, base: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
+        """The state after a whole detection: the site's pages, and what the build recorded."""
         basis = plan_basis(plan)
         assert basis is not None
         detection = basis.detection
@@ -671,49 +617,33 @@ class Engine:
                 continue  # not seen by the detection: nothing to store
             page_keys.add(key)
             if key not in changed_keys:
-                if record.front_matter:
-                    continue  # unchanged: the record carried over keeps its front matter
-                previous = base.files.get(key)
-                if previous is not None and previous.front_matter:
-                    # Touched (same bytes): same front matter.
-                    files[key] = msgspec.structs.replace(record, front_matter=previous.front_matter)
+                carried = carry_front_matter(record, base.files.get(key))
+                if carried.front_matter:
+                    files[key] = carried  # unchanged or touched: the stored front matter
                     continue
             files[key] = record.with_metadata(normalise_metadata(page.metadata))
         for key, record in files.items():
             if record.front_matter and key not in page_keys:
                 files[key] = record.with_metadata(None)  # no longer a page of the site
+        files.update(
+            self._first_seen(recorded.dependencies, files, detection.error_keys, detection)
+        )
         dependencies = {k: v for k, v in base.dependencies.items() if k in page_keys}
-        dependencies.update((k, v) for k, v in recorded_deps.items() if k in page_keys)
-        files.update(self._first_seen(recorded_deps, files, detection.error_keys, detection))
-        outputs = {k: v for k, v in base.outputs.items() if k in page_keys}
-        outputs.update((k, v) for k, v in recorded_outputs.items() if k in page_keys)
-        return State(
+        reads = {k: v for k, v in base.reads.items() if k in page_keys}
+        state = State(
             root=os.fspath(self.content_dir),
             snapshot_ns=detection.snapshot_ns,
             commit_id=new_commit_id(),
             files=files,
             dirs=dict(detection.dirs),
             dependencies=dependencies,
-            dependents=_invert(dependencies),
-            outputs=outputs,
+            dependents=invert(dependencies),
+            outputs={k: v for k, v in base.outputs.items() if k in page_keys},
+            reads=reads,
+            readers=invert_reads(reads),
         )
-
-
-def _drop_unverified(state: State, detection: Detection) -> None:
-    """Drop records a whole scan did not verify (as a commit would) before its snapshot.
-
-    Raising ``snapshot_ns`` vouches for every record kept; a record the scan did not
-    see (a file outside the root no page depends on any more, a vanished directory)
-    would otherwise be trusted as of a snapshot that never checked it.
-    """
-    # The scan's records are a subset of the state's (nothing was added, and new
-    # directories were merged in already), so equal sizes mean equal keys.
-    if len(state.files) != len(detection.files):
-        for key in state.files.keys() - detection.files.keys():
-            del state.files[key]
-    if len(state.dirs) != len(detection.dirs):
-        for key in state.dirs.keys() - detection.dirs.keys():
-            del state.dirs[key]
+        apply_recorded(state, recorded)
+        return state
 
 
 def _unchanged(detection: Detection) -> bool:
@@ -766,100 +696,3 @@ class _FactsView(Mapping[Path, Mapping[str, Any]]):
 
     def __len__(self) -> int:
         return len(self._facts)
-
-
-def _copy_state(state: State) -> State:
-    """A copy whose dictionaries can be changed without touching *state*."""
-    return State(
-        root=state.root,
-        snapshot_ns=state.snapshot_ns,
-        commit_id=state.commit_id,
-        files=dict(state.files),
-        dirs=dict(state.dirs),
-        dependencies=dict(state.dependencies),
-        dependents=dict(state.dependents),
-        outputs=dict(state.outputs),
-        reads=dict(state.reads),
-        readers=dict(state.readers),
-    )
-
-
-def _completed(detection: Detection, base: State) -> Detection:
-    """Turn a partial detection into a whole one by carrying *base*'s other records over."""
-    files = {k: v for k, v in base.files.items() if k not in detection.removed_keys}
-    files.update(detection.files)
-    dirs = {k: v for k, v in base.dirs.items() if k not in detection.removed_dir_keys}
-    dirs.update(detection.dirs)
-    return attrs.evolve(
-        detection, files=files, dirs=dirs, partial=False, snapshot_ns=base.snapshot_ns
-    )
-
-
-def _invert(dependencies: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """Return the reverse map ``input -> pages that read it``."""
-    inverted: dict[str, set[str]] = {}
-    for user, deps in dependencies.items():
-        for dep in deps:
-            inverted.setdefault(dep, set()).add(user)
-    return {dep: tuple(sorted(users)) for dep, users in inverted.items()}
-
-
-def _merge_concurrent(base: State, current: State, ours: State) -> State:
-    """Keep only entries on which the base, the other commit and ours all agree."""
-    files = {
-        key: record
-        for key, record in ours.files.items()
-        if base.files.get(key) == record and current.files.get(key) == record
-    }
-    dirs = {
-        key: record
-        for key, record in ours.dirs.items()
-        if base.dirs.get(key) == record and current.dirs.get(key) == record
-    }
-    dependencies: dict[str, tuple[str, ...]] = {}
-    for source in (current.dependencies, ours.dependencies):
-        for key, deps in source.items():
-            dependencies[key] = tuple(sorted(set(dependencies.get(key, ())) | set(deps)))
-    outputs = dict(current.outputs)
-    outputs.update(ours.outputs)
-    reads = dict(current.reads)
-    reads.update(ours.reads)
-    return State(
-        root=ours.root,
-        snapshot_ns=min(ours.snapshot_ns, current.snapshot_ns or ours.snapshot_ns),
-        commit_id=new_commit_id(),
-        files=files,
-        dirs=dirs,
-        dependencies=dependencies,
-        dependents=_invert(dependencies),
-        outputs=outputs,
-        reads=reads,
-        readers=invert_reads(reads),
-    )
-
-
-def _store_reads(state: State, recorded: Mapping[str, tuple[str, ...]]) -> None:
-    """Store the reads recorded in this build for pages the state knows."""
-    for key, entries in recorded.items():
-        if key in state.facts:
-            _set_reads(state, key, entries)
-
-
-def _set_reads(state: State, page_key: str, entries: tuple[str, ...]) -> None:
-    """Replace *page_key*'s stored reads, updating the inverse index in proportion."""
-    old = state.reads.get(page_key, ())
-    if old == entries:
-        return
-    before, after = set(read_targets(old)), set(read_targets(entries))
-    for target in before - after:
-        users = tuple(u for u in state.readers.get(target, ()) if u != page_key)
-        if users:
-            state.readers[target] = users
-        else:
-            state.readers.pop(target, None)
-    for target in after - before:
-        state.readers[target] = tuple(sorted({*state.readers.get(target, ()), page_key}))
-    if entries:
-        state.reads[page_key] = entries
-    else:
-        state.reads.pop(page_key, None)
