@@ -425,7 +425,9 @@ class Engine:
         ``"taxonomy:tags"``.  The page is replanned when one of those keys of
         such a page changes, the page comes or goes, or a collection gains or
         loses a member.  Replaces the page's earlier reads; stored at
-        :meth:`commit`.  Safe to call from several rendering threads.
+        :meth:`commit` for pages with a source file (a page the host generates
+        has no stored facts: plan it with a :class:`~incrbuild.Rule`).  Safe to
+        call from several rendering threads.
         """
         key = self._page_key(page)
         key_for = self._detector.key_for
