@@ -236,6 +236,7 @@ class ChangeDetector:
         # link on its target, so event-fed detection maps targets back to links.
         self._links: dict[str, dict[str, tuple[str, ...]]] = {}
         self._link_hops: list[tuple[str, str]] | None = None
+        self._links_watchable = True
         self._links_listed = False
 
     # -- keys and paths -----------------------------------------------------------
@@ -639,12 +640,8 @@ class ChangeDetector:
         A watcher of the root never reports edits to a target elsewhere, so with
         such links only a full scan sees every change.
         """
-        return all(
-            self._watched_key(hop) is not None
-            for links in self._links.values()
-            for hops in links.values()
-            for hop in hops
-        )
+        self._hop_index()
+        return self._links_watchable
 
     def _watched_key(self, target: str) -> str | None:
         """The key of *target* if it lies below the root and no part of it is ignored."""
@@ -661,15 +658,7 @@ class ChangeDetector:
         *path* may be a hop of a link, its final target, or a directory holding one
         (a directory removed, renamed or replaced changes every link into it).
         """
-        hops = self._link_hops
-        if hops is None:
-            pairs: list[tuple[str, str]] = []
-            for directory, links in self._links.items():
-                prefix = f"{directory}/" if directory else ""
-                for name, chain in links.items():
-                    pairs.extend((hop, prefix + name) for hop in chain)
-            pairs.sort()
-            hops = self._link_hops = pairs
+        hops = self._hop_index()
         found: set[str] = set()
         if not hops:
             return found
@@ -681,6 +670,20 @@ class ChangeDetector:
                 if hop == where or hop.startswith(where + "/"):
                     found.add(link)
         return found
+
+    def _hop_index(self) -> list[tuple[str, str]]:
+        """``(hop, link key)`` pairs, sorted; built once per change of the known links."""
+        hops = self._link_hops
+        if hops is None:
+            hops = []
+            for directory, links in self._links.items():
+                prefix = f"{directory}/" if directory else ""
+                for name, chain in links.items():
+                    hops.extend((hop, prefix + name) for hop in chain)
+            hops.sort()
+            self._links_watchable = all(self._watched_key(hop) is not None for hop, _ in hops)
+            self._link_hops = hops
+        return hops
 
     def _refresh_link(self, key: str) -> None:
         """Re-resolve link *key* (it was retargeted, or a hop of it was)."""
