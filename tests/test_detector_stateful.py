@@ -98,7 +98,6 @@ def committed_view(state_dir: Path) -> object:
     return (
         state.commit_id,
         {key: (record.digest, record.front_matter) for key, record in state.files.items()},
-        {key: (record.files, record.dirs) for key, record in state.dirs.items()},
         state.dependencies,
         state.outputs,
     )
@@ -435,9 +434,10 @@ class DetectorMachine(RuleBasedStateMachine):
     def only_commit_writes_state(self) -> None:
         """Planning never changes what the store says was built; only commit does.
 
-        (A plan may re-stamp the stat of files it verified unchanged, as git refreshes
-        its index, so the comparison is of what was built: digests, front matter,
-        listings, dependencies, outputs and the commit id.)
+        (A plan may refresh records it verified, as git refreshes its index: re-stamp
+        stats, re-list a directory whose untracked entries changed, such as a dangling
+        link.  So the comparison is of what was built: the commit id, each file's digest
+        and front matter, the dependencies and the outputs.)
         """
         assert committed_view(self.workdir / "state") == self.state_view, (
             "the stored state changed without a commit"
