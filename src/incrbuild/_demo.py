@@ -140,7 +140,10 @@ def run_demo(*, pages: int = 3000, keep: Path | None = None, seed: int = 0) -> i
         shutil.rmtree(root)
     print(f"incrbuild demo: a {pages}-page sample site in {root}")
     started = time.perf_counter()
-    site = generate_site(root, pages=pages, seed=seed, progress=_progress)
+    # A progress bar is for a person at a terminal, never for a pipe or a log file.
+    site = generate_site(
+        root, pages=pages, seed=seed, progress=_progress if sys.stderr.isatty() else None
+    )
     print(
         f"  {len(site.pages)} pages, {len(site.sections)} sections "
         f"({len(site.index_pages)} with a cascade), {len(site.tags)} tags "
