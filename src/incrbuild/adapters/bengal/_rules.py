@@ -1,30 +1,12 @@
-"""Bengal sites as incrbuild's protocols, and the small integration a Bengal user needs.
-
-The module has two layers, so that importing it never imports Bengal (which
-needs Python 3.14):
-
-- **Wrapping**, on anything shaped like Bengal's objects: :class:`BengalSite`
-  presents a Bengal ``Site`` as a :class:`~incrbuild.SiteLike` (Bengal's own
-  pages, sections and ``page_by_source_path`` index, never copies);
-  :class:`BengalRules` extends an engine's plan with what Bengal's default
-  theme shows of one page on others (related posts, tag navigation, docs
-  navigation, breadcrumbs, prev/next, listings); :func:`compare` sets a plan
-  beside Bengal's own decision.
-- **Driving Bengal**: :func:`load_site` and :class:`BengalProject` import
-  Bengal when called and raise :class:`ImportError` with an install hint when
-  it is missing.
-"""
+"""Rules: what Bengal's default theme shows of one page on other pages, as plan additions."""
 
 from __future__ import annotations
 
 import bisect
-import importlib
 import os
-import sys
 import time
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Final, final
 
 import attrs
@@ -33,26 +15,10 @@ import msgspec
 from incrbuild._engine import Engine
 from incrbuild._plan import LISTING_KEYS, Plan, Reason, ReasonKind, normalise_metadata
 from incrbuild._registry import IndexRegistry, tags_from_metadata
-from incrbuild.protocols import PageLike, SectionLike, is_generated
+from incrbuild.adapters.bengal._wrapping import discovery_order_key, is_virtual
+from incrbuild.protocols import PageLike, SectionLike
 
-__all__ = [
-    "BENGAL_REQUIREMENT",
-    "NAVIGATION_KEYS",
-    "BengalPlan",
-    "BengalProject",
-    "BengalRules",
-    "BengalSite",
-    "Comparison",
-    "compare",
-    "discovery_order_key",
-    "global_inputs",
-    "is_virtual",
-    "load_site",
-    "require_bengal",
-]
-
-#: The Bengal release this adapter is verified against (what ``pip install`` should ask for).
-BENGAL_REQUIREMENT: Final = "bengal==0.5.1"
+__all__ = ["NAVIGATION_KEYS", "BengalPlan", "BengalRules"]
 
 #: Front matter keys that change how a page shows in Bengal's navigation (menus, sidebars,
 #: breadcrumbs, prev/next): a change to one of them reaches the pages that show it.
@@ -62,96 +28,6 @@ NAVIGATION_KEYS: Final = frozenset(
 
 #: Section index file names Bengal recognises.
 _INDEX_NAMES: Final = frozenset({"_index.md", "index.md"})
-#: Directories of a Bengal project whose files every page may read (config, templates, data...).
-_GLOBAL_DIRS: Final = ("config", "templates", "layouts", "data", "assets", "static", "i18n")
-_GLOBAL_FILES: Final = (
-    "bengal.toml",
-    "bengal.yaml",
-    "bengal.yml",
-    "config.toml",
-    "config.yaml",
-    "config.yml",
-)
-
-
-# -- wrapping: a Bengal site as the protocols --------------------------------------------
-
-
-def is_virtual(page: PageLike) -> bool:
-    """Tell whether *page* has no source file of its own (generated, autodoc or virtual)."""
-    return bool(getattr(page, "virtual", False)) or is_generated(page)
-
-
-@final
-class BengalSite:
-    """A Bengal ``Site`` presented as a :class:`~incrbuild.SiteLike`, without copying it.
-
-    ``root_path`` is the content directory (Bengal's own ``root_path`` is the
-    project directory).  ``pages``, ``sections`` and ``page_by_source_path``
-    are Bengal's own objects, whether its version keeps them in lists or
-    tuples; the :class:`~incrbuild.IndexRegistry` borrows the latter rather
-    than building a second page index.
-    """
-
-    def __init__(self, site: Any, *, content_dir: Path | str | None = None) -> None:
-        self.bengal = site
-        if content_dir is None:
-            content_dir = getattr(site, "content_dir", None) or Path(site.root_path) / "content"
-        self._root = Path(content_dir)
-
-    def __repr__(self) -> str:
-        return f"BengalSite({self._root})"
-
-    @property
-    def root_path(self) -> Path:
-        """The content directory every page source and section lives under."""
-        return self._root
-
-    @property
-    def project_root(self) -> Path:
-        """Bengal's project directory (where its configuration lives)."""
-        return Path(self.bengal.root_path)
-
-    @property
-    def pages(self) -> Sequence[PageLike]:
-        """Bengal's page sequence, generated pages included once Bengal made them."""
-        pages: Sequence[PageLike] = self.bengal.pages
-        return pages
-
-    @property
-    def sections(self) -> Sequence[SectionLike]:
-        """Bengal's top-level sections."""
-        sections: Sequence[SectionLike] = self.bengal.sections
-        return sections
-
-    @property
-    def page_by_source_path(self) -> Mapping[Path, PageLike]:
-        """Bengal's shared ``{source_path: page}`` index (built by Bengal, kept by Bengal)."""
-        index = getattr(self.bengal, "page_by_source_path", None)
-        if isinstance(index, Mapping):
-            return index
-        # Older or stand-in sites without the index: one pass, as Bengal itself would do.
-        return {page.source_path: page for page in self.pages}
-
-
-def discovery_order_key(path: Path, content_dir: Path) -> tuple[tuple[int, str], ...]:
-    """Sort key of *path* in the order Bengal discovers pages (``site.pages`` of a cold build).
-
-    Bengal lists each directory in name order; at the top level files and
-    directories interleave by name, below it a directory's subdirectories come
-    before its own files.  Paths outside *content_dir* (generated pages) sort last.
-    """
-    try:
-        parts = path.relative_to(content_dir).parts
-    except ValueError:
-        return ((2, path.as_posix()),)
-    if len(parts) == 1:
-        return ((0, parts[0]),)
-    middle = tuple((0, part) for part in parts[1:-1])
-    return ((0, parts[0]), *middle, (1, parts[-1]))
-
-
-# -- the theme model: what one page's change shows on others ----------------------------
 
 
 @final
@@ -739,177 +615,3 @@ def _weight_title_of(metadata: Mapping[str, Any], path: Path) -> tuple[float, st
     if title is None:
         title = path.parent.name if path.name in _INDEX_NAMES else path.stem
     return (weight, str(title).lower())
-
-
-# -- comparing with Bengal's own decision ------------------------------------------------
-
-
-@final
-@attrs.frozen
-class Comparison:
-    """Our plan beside Bengal's own incremental decision for the same edit.
-
-    ``ours`` and ``bengal`` are source pages to render; ``our_ms`` is our
-    decision time and ``bengal_ms`` Bengal's "Config/filter" phase.
-    """
-
-    ours: frozenset[Path]
-    bengal: frozenset[Path]
-    our_ms: float
-    bengal_ms: float | None
-
-    @property
-    def only_ours(self) -> frozenset[Path]:
-        """Pages we rebuild that Bengal does not."""
-        return self.ours - self.bengal
-
-    @property
-    def only_bengal(self) -> frozenset[Path]:
-        """Pages Bengal rebuilds that we do not."""
-        return self.bengal - self.ours
-
-    def describe(self, root: Path | None = None) -> str:
-        """Return the comparison as a few lines of text, paths relative to *root*."""
-
-        def show(paths: Iterable[Path]) -> str:
-            shown = sorted(_relative(p, root) for p in paths)
-            text = ", ".join(shown[:8])
-            return text + (f", ... ({len(shown)} in all)" if len(shown) > 8 else "")
-
-        bengal_ms = "n/a" if self.bengal_ms is None else f"{self.bengal_ms:.1f} ms"
-        return "\n".join(
-            [
-                f"incrbuild: {len(self.ours)} pages in {self.our_ms:.2f} ms",
-                f"Bengal:    {len(self.bengal)} pages, filter phase {bengal_ms}",
-                f"only incrbuild: {show(self.only_ours) or '-'}",
-                f"only Bengal:    {show(self.only_bengal) or '-'}",
-            ]
-        )
-
-
-def compare(plan: BengalPlan, stats: Any) -> Comparison:
-    """Compare *plan* with the decision in Bengal's build *stats* (``BuildOptions(explain=True)``).
-
-    A build Bengal skipped (nothing changed, to Bengal) counts as an empty decision.
-    """
-    decision = getattr(stats, "incremental_decision", None)
-    chosen = () if decision is None else decision.pages_to_build
-    bengal = frozenset(Path(page.source_path) for page in chosen if not is_virtual(page))
-    phases = getattr(stats, "phase_timings_ms", None) or {}
-    filter_ms = phases.get("Config/filter")
-    ours = frozenset(p for p in plan.pages if plan.plan.root is None or plan.plan.root in p.parents)
-    return Comparison(ours, bengal, plan.decision_ns / 1e6, filter_ms)
-
-
-def _relative(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            pass
-    return path.as_posix()
-
-
-# -- driving Bengal ------------------------------------------------------------------------
-
-
-def require_bengal() -> ModuleType:
-    """Import and return Bengal, or raise :class:`ImportError` saying how to install it."""
-    try:
-        module = importlib.import_module("bengal")
-    except (ImportError, SyntaxError) as error:
-        hint = f"pip install '{BENGAL_REQUIREMENT}'"
-        if sys.version_info < (3, 14):
-            hint = f"Bengal needs Python >= 3.14; under it: {hint}"
-        raise ImportError(f"incrbuild.adapters.bengal needs Bengal ({hint})") from error
-    return module
-
-
-def load_site(project_root: Path | str) -> BengalSite:
-    """Load the Bengal project at *project_root* and discover its content (no build)."""
-    require_bengal()
-    from bengal.core.site import Site
-
-    site = Site.from_config(Path(project_root).resolve())
-    site.discover_content()
-    return BengalSite(site)
-
-
-def global_inputs(project_root: Path | str) -> tuple[Path, ...]:
-    """The files outside the content directory that every page may read.
-
-    Configuration, templates, data, assets and static files: a change to any of
-    them plans a full rebuild (Bengal's template-level tracking is finer).
-    """
-    root = Path(project_root)
-    found = [root / name for name in _GLOBAL_FILES if (root / name).is_file()]
-    for name in _GLOBAL_DIRS:
-        for directory, subdirs, files in os.walk(root / name):
-            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-            found.extend(Path(directory, f) for f in sorted(files) if not f.startswith("."))
-    return tuple(found)
-
-
-@final
-class BengalProject:
-    """A Bengal project directory with an incrbuild engine beside it.
-
-    :meth:`plan` re-discovers the site with Bengal and decides what to
-    rebuild; :meth:`build` hands Bengal the changed sources and commits the
-    plan when the build succeeded; :meth:`explain` compares the plan with
-    Bengal's own decision.  The engine's state lives in ``.incrbuild`` under
-    the project directory unless *state_dir* says otherwise.
-    """
-
-    def __init__(
-        self,
-        project_root: Path | str,
-        *,
-        state_dir: Path | str | None = None,
-        rules: BengalRules | None = None,
-    ) -> None:
-        self.root = Path(project_root).resolve()
-        self.site = load_site(self.root)
-        self.rules = rules if rules is not None else BengalRules()
-        self.engine = Engine(
-            self.site,
-            content_dir=self.site.root_path,
-            state_dir=Path(state_dir) if state_dir is not None else self.root / ".incrbuild",
-            global_inputs=global_inputs(self.root),
-        )
-
-    def plan(self, *, rediscover: bool = True) -> BengalPlan:
-        """Re-discover the site (unless told not to) and plan the next build."""
-        if rediscover:
-            self.site = load_site(self.root)
-            self.engine.set_site(self.site)
-        started = time.perf_counter_ns()
-        plan = self.engine.plan()
-        return self.rules.expand(plan, self.engine, started_ns=started)
-
-    def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> Any:
-        """Build with Bengal, handing it *plan*'s changed sources; commit *plan* on success.
-
-        A full plan asks Bengal for a full build.  *options* go to Bengal's
-        ``BuildOptions``; the build's stats are returned.
-        """
-        require_bengal()
-        from bengal.core.site import Site
-        from bengal.orchestration.build.options import BuildOptions
-
-        settings: dict[str, Any] = {"quiet": True, "explain": True}
-        settings.update(options)
-        sources = set(plan.changed_sources())
-        build_options = BuildOptions(
-            incremental=not plan.plan.full,
-            changed_sources=sources or None,
-            **settings,
-        )
-        stats = Site.from_config(self.root).build(build_options)
-        if commit and not getattr(stats, "template_errors", None):
-            self.engine.commit(plan.plan)
-        return stats
-
-    def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
-        """Compare *plan* with Bengal's own decision in *stats* of the build that followed it."""
-        return compare(plan, stats)

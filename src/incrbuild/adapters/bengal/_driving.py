@@ -1,0 +1,133 @@
+"""Driving Bengal: load a project, plan, build the plan (Bengal is imported when called)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final, final
+
+from incrbuild._engine import Engine
+from incrbuild.adapters.bengal._comparison import Comparison, compare
+from incrbuild.adapters.bengal._rules import BengalPlan, BengalRules
+from incrbuild.adapters.bengal._wrapping import BengalSite
+
+__all__ = ["BENGAL_REQUIREMENT", "BengalProject", "global_inputs", "load_site", "require_bengal"]
+
+#: The Bengal release this adapter is verified against (what ``pip install`` should ask for).
+BENGAL_REQUIREMENT: Final = "bengal==0.5.1"
+#: Directories of a Bengal project whose files every page may read (config, templates, data...).
+_GLOBAL_DIRS: Final = ("config", "templates", "layouts", "data", "assets", "static", "i18n")
+_GLOBAL_FILES: Final = (
+    "bengal.toml",
+    "bengal.yaml",
+    "bengal.yml",
+    "config.toml",
+    "config.yaml",
+    "config.yml",
+)
+
+
+def require_bengal() -> ModuleType:
+    """Import and return Bengal, or raise :class:`ImportError` saying how to install it."""
+    try:
+        module = importlib.import_module("bengal")
+    except (ImportError, SyntaxError) as error:
+        hint = f"pip install '{BENGAL_REQUIREMENT}'"
+        if sys.version_info < (3, 14):
+            hint = f"Bengal needs Python >= 3.14; under it: {hint}"
+        raise ImportError(f"incrbuild.adapters.bengal needs Bengal ({hint})") from error
+    return module
+
+
+def load_site(project_root: Path | str) -> BengalSite:
+    """Load the Bengal project at *project_root* and discover its content (no build)."""
+    require_bengal()
+    from bengal.core.site import Site
+
+    site = Site.from_config(Path(project_root).resolve())
+    site.discover_content()
+    return BengalSite(site)
+
+
+def global_inputs(project_root: Path | str) -> tuple[Path, ...]:
+    """The files outside the content directory that every page may read.
+
+    Configuration, templates, data, assets and static files: a change to any of
+    them plans a full rebuild (Bengal's template-level tracking is finer).
+    """
+    root = Path(project_root)
+    found = [root / name for name in _GLOBAL_FILES if (root / name).is_file()]
+    for name in _GLOBAL_DIRS:
+        for directory, subdirs, files in os.walk(root / name):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            found.extend(Path(directory, f) for f in sorted(files) if not f.startswith("."))
+    return tuple(found)
+
+
+@final
+class BengalProject:
+    """A Bengal project directory with an incrbuild engine beside it.
+
+    :meth:`plan` re-discovers the site with Bengal and decides what to
+    rebuild; :meth:`build` hands Bengal the changed sources and commits the
+    plan when the build succeeded; :meth:`explain` compares the plan with
+    Bengal's own decision.  The engine's state lives in ``.incrbuild`` under
+    the project directory unless *state_dir* says otherwise.
+    """
+
+    def __init__(
+        self,
+        project_root: Path | str,
+        *,
+        state_dir: Path | str | None = None,
+        rules: BengalRules | None = None,
+    ) -> None:
+        self.root = Path(project_root).resolve()
+        self.site = load_site(self.root)
+        self.rules = rules if rules is not None else BengalRules()
+        self.engine = Engine(
+            self.site,
+            content_dir=self.site.root_path,
+            state_dir=Path(state_dir) if state_dir is not None else self.root / ".incrbuild",
+            global_inputs=global_inputs(self.root),
+        )
+
+    def plan(self, *, rediscover: bool = True) -> BengalPlan:
+        """Re-discover the site (unless told not to) and plan the next build."""
+        if rediscover:
+            self.site = load_site(self.root)
+            self.engine.set_site(self.site)
+        started = time.perf_counter_ns()
+        plan = self.engine.plan()
+        return self.rules.expand(plan, self.engine, started_ns=started)
+
+    def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> Any:
+        """Build with Bengal, handing it *plan*'s changed sources; commit *plan* on success.
+
+        A full plan asks Bengal for a full build.  *options* go to Bengal's
+        ``BuildOptions``; the build's stats are returned.
+        """
+        require_bengal()
+        from bengal.core.site import Site
+        from bengal.orchestration.build.options import BuildOptions
+
+        settings: dict[str, Any] = {"quiet": True, "explain": True}
+        settings.update(options)
+        sources = set(plan.changed_sources())
+        build_options = BuildOptions(
+            incremental=not plan.plan.full,
+            changed_sources=sources or None,
+            **settings,
+        )
+        stats = Site.from_config(self.root).build(build_options)
+        if commit and not getattr(stats, "template_errors", None):
+            self.engine.commit(plan.plan)
+        return stats
+
+    def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
+        """Compare *plan* with Bengal's own decision in *stats* of the build that followed it."""
+        return compare(plan, stats)
