@@ -1,13 +1,14 @@
-"""The soundness oracle: full Bengal builds before and after an edit, and what they disagree on.
+"""The end-to-end oracle: a clean full Bengal build in a fresh directory, and what differs from it.
 
-Bengal keeps process-wide caches, so every build runs in a fresh interpreter
-(:mod:`tests.bengal.worker`), which reports the build's decision, its phase
-timings and, for each output file, the page that wrote it.
+Bengal keeps process-wide caches, so every reference build runs in a fresh
+interpreter (:mod:`tests.bengal.worker`) on a fresh copy of the project's
+sources, and reports, for each output file, the page that wrote it.  Output
+trees are compared file by file after the masks below (each one documented,
+with why, in ``docs/bengal.md``).
 """
 
 from __future__ import annotations
 
-import filecmp
 import json
 import os
 import re
@@ -19,12 +20,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from incrbuild.adapters.bengal import BengalPlan
+import attrs
 
 REPO = Path(__file__).resolve().parents[2]
 
 #: What the worker says about one output file: the page that wrote it.
 OutputInfo = Mapping[str, Any]
+
+#: Project directories that are build products or build state, never sources.
+BUILD_DIRS = frozenset({"public", ".bengal", ".incrbuild"})
 
 
 def build(root: Path, mode: str, sources: Iterable[Path] = ()) -> dict[str, Any]:
@@ -48,71 +52,182 @@ def build(root: Path, mode: str, sources: Iterable[Path] = ()) -> dict[str, Any]
     return result
 
 
+def copy_sources(root: Path, target: Path) -> Path:
+    """Copy the project at *root* to *target* without its outputs and build state.
+
+    ``copy2`` keeps modification times, which Bengal shows as ``last_modified``.
+    """
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(root, target, ignore=lambda d, names: BUILD_DIRS & set(names))
+    return target
+
+
+def fresh_full_build(root: Path, target: Path) -> dict[str, Any]:
+    """A clean full build of *root*'s sources in the fresh directory *target*."""
+    return start_fresh_full_build(root, target).result()
+
+
+@attrs.define
+class PendingBuild:
+    """A full build running in another interpreter; :meth:`result` waits for it."""
+
+    process: subprocess.Popen[str]
+    out: Path
+
+    def result(self) -> dict[str, Any]:
+        """Wait for the build and return what the worker reported."""
+        _, stderr = self.process.communicate()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"Bengal build failed:\n{stderr[-4000:]}")
+        result: dict[str, Any] = json.loads(self.out.read_text(encoding="utf-8"))
+        return result
+
+
+def start_fresh_full_build(root: Path, target: Path) -> PendingBuild:
+    """Start a clean full build of a copy of *root*'s sources in *target* (returns at once)."""
+    project = copy_sources(root, target / "project")
+    out = target / "build.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.bengal.worker", str(project), "full", str(out)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return PendingBuild(process, out)
+
+
+# -- masks: output that differs between two clean full builds of the same sources ----------
+
 #: Bengal's ``time_ago`` wording depends on the clock, not on the content (a post dated today
 #: reads "19 hours ago", then "20 hours ago"), and so does the page's content-hash meta tag,
-#: a digest of the rendered page: both are masked before comparing.
+#: a digest of the rendered page.
 _CLOCK = re.compile(
     r"\b\d+ (?:second|minute|hour|day|week|month|year)s? ago\b|\bjust now\b|\btoday\b"
     r"|\byesterday\b|<meta name=\"bengal:content-hash\" content=\"[0-9a-f]*\">"
 )
+#: The graph widget prints a Python function's repr, memory address included.
+_ADDRESS = re.compile(r"(<function [\w.<>]+) at 0x[0-9a-f]+>")
+#: JSON outputs stamp the build's own time (build id, generation and update times).
+_BUILD_TIME = re.compile(
+    r"\"(build_id|build_time|generated_at|updated_at|last_build)\": *\"[0-9T:.+Z-]*\""
+)
+#: Files that are only a digest of another output (``index.json.hash``: of the stamped index).
+_DIGEST_SUFFIXES = (".hash",)
 
 
-def _same_html(first: Path, second: Path) -> bool:
-    if filecmp.cmp(first, second, shallow=False):
+def masked(text: str) -> str:
+    """*text* with what differs between two clean full builds of the same sources masked."""
+    text = _CLOCK.sub("<clock>", text)
+    text = _ADDRESS.sub(r"\1 at <address>>", text)
+    return _BUILD_TIME.sub(r'"\1": "<build time>"', text)
+
+
+#: ``changelog.json`` says what changed since the previous build into the same directory;
+#: a clean build in a fresh directory has none (everything "added"): only the current state
+#: (each page's hash, the page count) is compared.
+_CHANGELOG_STATE = ("page_hashes",)
+
+
+def _canonical(text: str, name: str) -> str:
+    """JSON with its objects' keys sorted: Bengal fills some maps in render-completion order."""
+    if not name.endswith(".json"):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if name == "changelog.json" and isinstance(data, dict):
+        stats = data.get("stats") or {}
+        data = {key: data.get(key) for key in _CHANGELOG_STATE}
+        data["total_pages"] = stats.get("total_pages") if isinstance(stats, dict) else None
+    return json.dumps(data, sort_keys=True, indent=0)
+
+
+def same_output(first: Path, second: Path) -> bool:
+    """Whether two output files are equal after the masks."""
+    one, other = first.read_bytes(), second.read_bytes()
+    if one == other or first.name.endswith(_DIGEST_SUFFIXES):
         return True
-    masked = [_CLOCK.sub("<clock>", p.read_text(encoding="utf-8")) for p in (first, second)]
-    return masked[0] == masked[1]
+    try:
+        texts = [_canonical(b.decode("utf-8"), first.name) for b in (one, other)]
+    except UnicodeDecodeError:
+        return False
+    return masked(texts[0]) == masked(texts[1])
 
 
-def changed_html(before: Path, after: Path) -> set[str]:
-    """The HTML files (relative paths) that differ, appeared or vanished between two trees.
-
-    Relative times ("5 hours ago") are masked: they change with the clock alone.
-    """
-    found: set[str] = set()
-    for base, other in ((before, after), (after, before)):
-        for directory, _, files in os.walk(base):
-            for name in files:
-                if not name.endswith(".html"):
-                    continue
-                relative = Path(directory, name).relative_to(base)
-                twin = other / relative
-                if not twin.is_file() or not _same_html(base / relative, twin):
-                    found.add(relative.as_posix())
+def _files(tree: Path) -> set[str]:
+    found = set()
+    for directory, _, names in os.walk(tree):
+        for name in names:
+            found.add(Path(directory, name).relative_to(tree).as_posix())
     return found
 
 
-def uncovered(
-    plan: BengalPlan, changed: Iterable[str], outputs: Mapping[str, OutputInfo]
-) -> list[str]:
-    """The changed outputs *plan* does not account for, each with what wrote it.
+def differing(first: Path, second: Path, *, suffix: str = "") -> set[str]:
+    """Files (relative paths ending in *suffix*) that differ, or exist in one tree only."""
+    ones = {f for f in _files(first) if f.endswith(suffix)}
+    others = {f for f in _files(second) if f.endswith(suffix)}
+    found = ones ^ others
+    for relative in ones & others:
+        if not same_output(first / relative, second / relative):
+            found.add(relative)
+    return found
 
-    A source page's output is covered when the page is planned (or removed);
-    a tag page when its tag is a planned or removed term (or the tag index
-    changed); a generated section page when its section is planned; the
-    all-tags page by ``tag_index``; files no page wrote (search, graph, 404)
-    by ``site_wide``.  *outputs* maps output paths of both builds to their writers.
+
+def changed_html(before: Path, after: Path) -> set[str]:
+    """The HTML files that differ, appeared or vanished between two output trees."""
+    return differing(before, after, suffix=".html")
+
+
+@attrs.frozen
+class HandOffCheck:
+    """One incremental build through incrbuild, against a clean full build of the same sources.
+
+    ``stale``: files whose content differs from the full build (any kind of
+    file, after the masks), or exist on one side only.  ``changed``: HTML
+    files that differ between the full builds before and after the edit.
+    ``missed``: changed HTML files the hand-off neither rendered nor removed.
+    ``rendered``: the page outputs the hand-off rendered.  ``changed_files``:
+    every file (not only HTML) that differs between the full builds.
     """
-    inner = plan.plan
-    terms = inner.terms | inner.removed_terms
-    missed = []
-    for output in sorted(changed):
-        info = outputs.get(output)
-        if info is None:
-            if not plan.site_wide:
-                missed.append(f"{output} (site-wide output)")
-            continue
-        if not info["generated"]:
-            if Path(info["source"]) not in inner.pages | inner.removed_pages:
-                missed.append(f"{output} (page {info['source']})")
-            continue
-        kind = info["type"]
-        if kind == "tag" and info["tag"] in terms:
-            continue
-        if kind == "tag-index" and plan.tag_index:
-            continue
-        section = info["section"]
-        if section is not None and Path(section) in inner.sections:
-            continue
-        missed.append(f"{output} (generated {kind})")
-    return missed
+
+    stale: frozenset[str]
+    changed: frozenset[str]
+    missed: frozenset[str]
+    rendered: frozenset[str]
+    changed_files: frozenset[str] = frozenset()
+
+    @property
+    def precision(self) -> float:
+        """Of the HTML pages rendered, the share that actually changed."""
+        if not self.rendered:
+            return 1.0
+        return len(self.rendered & self.changed) / len(self.rendered)
+
+
+def check(
+    ours: Path,
+    truth: Path,
+    before: Path,
+    *,
+    rendered: Iterable[str],
+    removed: Iterable[str],
+    page_outputs: Iterable[str],
+) -> HandOffCheck:
+    """Compare the hand-off's output *ours* with the full build *truth* (and *before* it).
+
+    *page_outputs* are the outputs pages write (the worker's maps, before and
+    after); other HTML (search, graph, 404) is regenerated by every hand-off.
+    """
+    done = frozenset(rendered)
+    changed = frozenset(changed_html(before, truth))
+    written_by_pages = frozenset(page_outputs)
+    missed = (changed & written_by_pages) - done - frozenset(removed)
+    return HandOffCheck(
+        stale=frozenset(differing(ours, truth)),
+        changed=changed,
+        missed=missed,
+        rendered=frozenset(r for r in done if r.endswith(".html")),
+        changed_files=frozenset(differing(before, truth)),
+    )

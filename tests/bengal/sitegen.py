@@ -17,7 +17,31 @@ from collections.abc import Sequence
 from pathlib import Path
 
 #: The kinds of edit the tests and the benchmark apply, in order.
-EDITS = ("body", "front matter", "tags", "cascade", "add", "delete", "rename")
+EDITS = (
+    "body",
+    "title",
+    "date",
+    "weight",
+    "draft toggle",
+    "tags",
+    "description",
+    "slug",
+    "aliases",
+    "link target retitled",
+    "author metadata",
+    "cascade",
+    "add",
+    "delete",
+    "rename",
+    "new section",
+    "menu entry in config",
+    "template override",
+    "data file",
+    "css asset",
+)
+
+#: The edits the benchmark applies (kinds that touch one page's source first).
+BENCH_EDITS = ("body", "title", "tags", "cascade", "add", "delete", "rename")
 
 #: Settings that make full builds fast without changing the shape of any page's HTML.
 FAST_BUILD_CONFIG = """\
@@ -113,12 +137,17 @@ def add_content(
         # Bengal 0.5.1's doc layout fails to render dated pages (it calls ``hasattr``).
         dated = "docs" not in directory.parts
         date = f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}" if dated else None
+        body = sentence(rng, 30)
+        if number % len(directories) == 3 and number >= len(directories):
+            # A link showing its target's title: the target is the previous page of area-1.
+            target = directories[4].relative_to(content) / f"page-{number - 5:04d}"
+            body += f" See [[{target.as_posix()}]] for more."
         text = page_text(
             f"Page {number}",
             tags=sorted(rng.sample(tag_names, k=rng.randint(0, 2))),
             weight=number % 7 + 1,
             date=date,
-            body=sentence(rng, 30),
+            body=body,
         )
         written.append(write(directory / f"page-{number:04d}.md", text))
     return written
@@ -139,15 +168,52 @@ def _replace(path: Path, pattern: str, replacement: str) -> None:
     path.write_text(changed, encoding="utf-8")
 
 
+def _add_key(path: Path, line: str) -> None:
+    """Add a front matter line just after the opening ``---``."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), path
+    path.write_text("---\n" + line + "\n" + text[4:], encoding="utf-8")
+
+
+def _theme_template(name: str) -> str:
+    import bengal
+
+    theme = Path(bengal.__file__).parent / "themes" / "default" / "templates"
+    return (theme / name).read_text(encoding="utf-8")
+
+
 def apply_edit(name: str, content: Path) -> None:
     """Apply the edit called *name* (one of :data:`EDITS`) to the content directory."""
+    root = content.parent
     if name == "body":
         page = _tagged_page(content / "area-1")
         page.write_text(page.read_text(encoding="utf-8") + "\nOne more paragraph.\n", "utf-8")
-    elif name == "front matter":
+    elif name in ("title", "front matter"):
         _replace(_tagged_page(content / "area-0"), r"^title: (.*)$", r"title: \1, revised")
+    elif name == "date":
+        _replace(_tagged_page(content / "area-1"), r"^date: '.*'$", "date: '2023-03-03'")
+    elif name == "weight":
+        page = sorted((content / "docs" / "guide").glob("page-*.md"))[-1]
+        _replace(page, r"^weight: .*$", "weight: 0")
+    elif name == "draft toggle":
+        _add_key(sorted((content / "area-2").glob("page-*.md"))[-1], "draft: true")
     elif name == "tags":
         _replace(_tagged_page(content / "area-2"), r"^tags: \[.*\]$", "tags: [topic-5, fresh]")
+    elif name == "description":
+        _add_key(_tagged_page(content / "area-1"), "description: A page with a summary")
+    elif name == "slug":
+        _add_key(sorted((content / "area-0").glob("page-*.md"))[-1], "slug: moved-page")
+    elif name == "aliases":
+        _add_key(sorted((content / "area-1").glob("page-*.md"))[-1], "aliases: [/old/place/]")
+    elif name == "link target retitled":
+        linking = next(
+            p for p in sorted(content.rglob("page-*.md")) if "[[" in p.read_text("utf-8")
+        )
+        target = re.search(r"\[\[([^\]|]+)\]\]", linking.read_text("utf-8"))
+        assert target is not None
+        _replace(content / f"{target.group(1)}.md", r"^title: (.*)$", r"title: \1 (linked)")
+    elif name == "author metadata":
+        _replace(content / "posts" / "second-post.md", r"^  author: kida$", "  author: tabby")
     elif name == "cascade":
         _replace(content / "docs" / "_index.md", r"description: Docs one", "description: Docs two")
     elif name == "add":
@@ -158,5 +224,23 @@ def apply_edit(name: str, content: Path) -> None:
     elif name == "rename":
         page = sorted((content / "docs" / "guide").glob("page-*.md"))[0]
         page.rename(page.with_name("renamed-" + page.name))
+    elif name == "new section":
+        write(content / "fresh-area" / "_index.md", index_text("Fresh area", {"audience": "all"}))
+        text = page_text("Fresh page", tags=["topic-1"], weight=1, date="2024-06-06")
+        write(content / "fresh-area" / "fresh-page.md", text)
+    elif name == "menu entry in config":
+        menu = "menu:\n  main:\n    - name: Elsewhere\n      url: /elsewhere/\n      weight: 90\n"
+        write(root / "config" / "_default" / "menu.yaml", menu)
+    elif name == "template override":
+        original = _theme_template("partials/tag-nav.html")
+        changed = original.replace("All Tags", "Every tag")
+        write(root / "templates" / "partials" / "tag-nav.html", changed)
+    elif name == "data file":
+        authors = root / "data" / "authors.yml"
+        authors.write_text(
+            authors.read_text("utf-8").replace("Chief Napping", "Chief Nap"), "utf-8"
+        )
+    elif name == "css asset":
+        write(root / "assets" / "css" / "local.css", "body { letter-spacing: 0.01em; }\n")
     else:
         raise ValueError(name)

@@ -18,6 +18,7 @@ needs Python 3.14):
 from incrbuild.adapters.bengal._comparison import Comparison, compare
 from incrbuild.adapters.bengal._driving import (
     BENGAL_REQUIREMENT,
+    BengalBuild,
     BengalProject,
     global_inputs,
     load_site,
@@ -29,6 +30,7 @@ from incrbuild.adapters.bengal._wrapping import BengalSite, discovery_order_key,
 __all__ = [
     "BENGAL_REQUIREMENT",
     "NAVIGATION_KEYS",
+    "BengalBuild",
     "BengalPlan",
     "BengalProject",
     "BengalRules",

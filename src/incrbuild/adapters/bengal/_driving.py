@@ -10,12 +10,27 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, final
 
+import attrs
+
 from incrbuild._engine import Engine
 from incrbuild.adapters.bengal._comparison import Comparison, compare
+from incrbuild.adapters.bengal._handoff import (
+    OutputManifest,
+    RenderSelection,
+    narrowed_render,
+    remove_outputs,
+)
 from incrbuild.adapters.bengal._rules import BengalPlan, BengalRules
 from incrbuild.adapters.bengal._wrapping import BengalSite
 
-__all__ = ["BENGAL_REQUIREMENT", "BengalProject", "global_inputs", "load_site", "require_bengal"]
+__all__ = [
+    "BENGAL_REQUIREMENT",
+    "BengalBuild",
+    "BengalProject",
+    "global_inputs",
+    "load_site",
+    "require_bengal",
+]
 
 #: The Bengal release this adapter is verified against (what ``pip install`` should ask for).
 BENGAL_REQUIREMENT: Final = "bengal==0.5.1"
@@ -69,6 +84,26 @@ def global_inputs(project_root: Path | str) -> tuple[Path, ...]:
 
 
 @final
+@attrs.frozen
+class BengalBuild:
+    """What :meth:`BengalProject.build` did.
+
+    ``stats`` are Bengal's build stats; ``rendered`` the page outputs Bengal
+    rendered (paths relative to the output directory; site-wide outputs such
+    as the sitemap are regenerated on every build and not listed);
+    ``removed`` the outputs deleted because their page is gone; ``errors``
+    Bengal's template errors (the plan is committed only without any);
+    ``build_ns`` the wall time of the whole build.
+    """
+
+    stats: Any
+    rendered: frozenset[str]
+    removed: tuple[str, ...]
+    errors: int
+    build_ns: int
+
+
+@final
 class BengalProject:
     """A Bengal project directory with an incrbuild engine beside it.
 
@@ -89,44 +124,80 @@ class BengalProject:
         self.root = Path(project_root).resolve()
         self.site = load_site(self.root)
         self.rules = rules if rules is not None else BengalRules()
-        self.engine = Engine(
+        self.state_dir = Path(state_dir) if state_dir is not None else self.root / ".incrbuild"
+        self.manifest_path = self.state_dir / "bengal-outputs.json"
+        self.global_inputs = global_inputs(self.root)
+        self.engine = self._engine()
+
+    def _engine(self) -> Engine:
+        return Engine(
             self.site,
             content_dir=self.site.root_path,
-            state_dir=Path(state_dir) if state_dir is not None else self.root / ".incrbuild",
-            global_inputs=global_inputs(self.root),
+            state_dir=self.state_dir,
+            global_inputs=self.global_inputs,
         )
 
     def plan(self, *, rediscover: bool = True) -> BengalPlan:
-        """Re-discover the site (unless told not to) and plan the next build."""
+        """Re-discover the site (unless told not to) and plan the next build.
+
+        A file added to the project's configuration, templates, data, assets
+        or static files is a new global input: the engine is remade with it,
+        so the plan sees it as added (a full rebuild).
+        """
         if rediscover:
             self.site = load_site(self.root)
             self.engine.set_site(self.site)
+        current = global_inputs(self.root)
+        if set(current) - set(self.global_inputs):
+            self.global_inputs = current
+            self.engine = self._engine()
         started = time.perf_counter_ns()
         plan = self.engine.plan()
         return self.rules.expand(plan, self.engine, started_ns=started)
 
-    def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> Any:
-        """Build with Bengal, handing it *plan*'s changed sources; commit *plan* on success.
+    def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> BengalBuild:
+        """Render *plan* with Bengal as its full build would; commit *plan* on success.
 
-        A full plan asks Bengal for a full build.  *options* go to Bengal's
-        ``BuildOptions``; the build's stats are returned.
+        Bengal builds its whole site model as a full build does and renders
+        only the planned pages, tag pages and listings (see
+        :mod:`incrbuild.adapters.bengal._handoff`); its site-wide outputs
+        (sitemap, feeds, search index, special pages) are regenerated; the
+        outputs of pages that are gone are deleted.  *options* go to Bengal's
+        ``BuildOptions``.
         """
         require_bengal()
         from bengal.core.site import Site
         from bengal.orchestration.build.options import BuildOptions
 
-        settings: dict[str, Any] = {"quiet": True, "explain": True}
+        started = time.perf_counter_ns()
+        settings: dict[str, Any] = {"quiet": True}
         settings.update(options)
-        sources = set(plan.changed_sources())
-        build_options = BuildOptions(
-            incremental=not plan.plan.full,
-            changed_sources=sources or None,
-            **settings,
-        )
-        stats = Site.from_config(self.root).build(build_options)
-        if commit and not getattr(stats, "template_errors", None):
+        site = Site.from_config(self.root)
+        rendered: list[Any] = []
+        with narrowed_render(RenderSelection.of(plan), rendered):
+            stats = site.build(BuildOptions(incremental=False, **settings))
+        public = Path(site.output_dir)
+        manifest = OutputManifest.of_site(site)
+        previous = OutputManifest.load(self.manifest_path)
+        removed: list[str] = []
+        if previous is not None:
+            removed = remove_outputs(public, manifest.gone_since(previous), manifest.outputs)
+        errors = len(getattr(stats, "template_errors", None) or ())
+        if commit and not errors:
+            manifest.save(self.manifest_path)
             self.engine.commit(plan.plan)
-        return stats
+        outputs = frozenset(
+            Path(p.output_path).relative_to(public).as_posix()
+            for p in rendered
+            if getattr(p, "output_path", None) is not None
+        )
+        return BengalBuild(
+            stats=stats,
+            rendered=outputs,
+            removed=tuple(removed),
+            errors=errors,
+            build_ns=time.perf_counter_ns() - started,
+        )
 
     def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
         """Compare *plan* with Bengal's own decision in *stats* of the build that followed it."""
