@@ -17,7 +17,6 @@ left out of what the hand-off rendered or removed.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,6 @@ else:
     pytest.importorskip("bengal")
 
 from incrbuild.adapters.bengal import (
-    BengalBuild,
-    BengalPlan,
     BengalProject,
     BengalSite,
     compare,
@@ -40,19 +37,14 @@ from incrbuild.adapters.bengal import (
     load_site,
 )
 from tests.bengal import oracle, sitegen
+from tests.bengal import scenario as scenario_runner
 
 EDITS = sitegen.EDITS
 #: Edits of files every page may read (configuration, templates, data, assets).
 GLOBAL_EDITS = frozenset({"menu entry in config", "template override", "data file", "css asset"})
 
 
-@attrs.frozen
-class Outcome:
-    """What one edit did: our plan and build, and the oracle's verdict."""
-
-    plan: BengalPlan
-    build: BengalBuild
-    check: oracle.HandOffCheck
+Outcome = scenario_runner.Outcome
 
 
 @pytest.fixture(scope="module")
@@ -66,57 +58,14 @@ def project_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def scenario(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     """Apply every edit kind in turn; per edit, build through incrbuild and check it."""
-    root = project_root
-    scratch = tmp_path_factory.mktemp("truth")
-    project = BengalProject(root, state_dir=scratch / "state")
-    first_plan = project.plan()
-    first = project.build(first_plan)
-    assert first.errors == 0
-    truth = scratch / "truth-0"
-    reference = oracle.fresh_full_build(root, truth)
-    assert reference["errors"] == 0
-    baseline = oracle.differing(root / "public", truth / "project" / "public")
-    assert baseline == set(), f"a first build through incrbuild differs: {sorted(baseline)[:10]}"
-    outcomes = {"first build": Outcome(first_plan, first, _empty_check())}
-    for number, name in enumerate(EDITS, start=1):
-        sitegen.apply_edit(name, root / "content")
-        before, truth = truth, scratch / f"truth-{number}"
-        pending = oracle.start_fresh_full_build(root, truth)  # runs beside our build
-        plan = project.plan()
-        result = project.build(plan)
-        after = pending.result()
-        assert result.errors == 0, name
-        assert after["errors"] == 0, name
-        page_outputs = set(reference["outputs"]) | set(after["outputs"])
-        verdict = oracle.check(
-            root / "public",
-            truth / "project" / "public",
-            before / "project" / "public",
-            rendered=result.rendered,
-            removed=result.removed,
-            page_outputs=page_outputs,
-        )
-        outcomes[name] = Outcome(plan, result, verdict)
-        shutil.rmtree(before, ignore_errors=True)
-        reference = after
-    _print_table(outcomes)
-    return outcomes
-
-
-def _empty_check() -> oracle.HandOffCheck:
-    return oracle.HandOffCheck(frozenset(), frozenset(), frozenset(), frozenset())
-
-
-def _print_table(outcomes: dict[str, Outcome]) -> None:
-    print("\n| edit | stale | misses | HTML changed | rendered | precision | decision | build |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, outcome in outcomes.items():
-        check = outcome.check
-        print(
-            f"| {name} | {len(check.stale)} | {len(check.missed)} | {len(check.changed)} "
-            f"| {len(check.rendered)} | {check.precision:.2f} "
-            f"| {outcome.plan.decision_ns / 1e6:.1f} ms | {outcome.build.build_ns / 1e9:.2f} s |"
-        )
+    print("\n" + scenario_runner.HEADER)
+    return scenario_runner.run(
+        project_root,
+        tmp_path_factory.mktemp("truth"),
+        EDITS,
+        sitegen.apply_edit,
+        on_outcome=lambda name, outcome: print(scenario_runner.describe(name, outcome)),
+    )
 
 
 class TestHandOff:

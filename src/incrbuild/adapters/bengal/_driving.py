@@ -17,8 +17,10 @@ from incrbuild.adapters.bengal._comparison import Comparison, compare
 from incrbuild.adapters.bengal._handoff import (
     OutputManifest,
     RenderSelection,
+    forget_formats,
     narrowed_render,
     remove_outputs,
+    reset_process_caches,
 )
 from incrbuild.adapters.bengal._rules import BengalPlan, BengalRules
 from incrbuild.adapters.bengal._wrapping import BengalSite
@@ -172,11 +174,13 @@ class BengalProject:
         started = time.perf_counter_ns()
         settings: dict[str, Any] = {"quiet": True}
         settings.update(options)
+        reset_process_caches()
         site = Site.from_config(self.root)
         rendered: list[Any] = []
         with narrowed_render(RenderSelection.of(plan), rendered):
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
+        forget_formats(rendered)
         manifest = OutputManifest.of_site(site)
         previous = OutputManifest.load(self.manifest_path)
         removed: list[str] = []

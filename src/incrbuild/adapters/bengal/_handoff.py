@@ -27,7 +27,14 @@ import msgspec
 
 from incrbuild.adapters.bengal._rules import BengalPlan, tag_slug
 
-__all__ = ["OutputManifest", "RenderSelection", "narrowed_render", "remove_outputs"]
+__all__ = [
+    "OutputManifest",
+    "RenderSelection",
+    "forget_formats",
+    "narrowed_render",
+    "remove_outputs",
+    "reset_process_caches",
+]
 
 #: The Bengal internal the hand-off narrows: the module and its render-phase function.
 RENDER_MODULE: Final = "bengal.orchestration.build.rendering"
@@ -113,8 +120,6 @@ def narrowed_render(
             args = tuple(listed)
         if rendered is not None:
             rendered.extend(chosen)
-        for page in chosen:
-            _forget_formats(page)
         context = original(*args, **kwargs)
         _accumulate_unrendered(args[0].site, context, every, chosen)
         return context
@@ -126,20 +131,45 @@ def narrowed_render(
         setattr(module, RENDER_FUNCTION, original)
 
 
-def _forget_formats(page: Any) -> None:
-    """Delete the other formats beside a page about to be rendered (JSON, text, Markdown).
+def reset_process_caches() -> None:
+    """Clear Bengal's process-wide caches, so a build sees only this build's site.
 
-    Post-processing writes them again for every page that still has them
-    (all pages' data is accumulated); a page that lost them (a draft, say)
-    must not keep the old files, as a full build into an empty directory would not.
+    Bengal memoises rendering helpers across builds in one process (its dev
+    server resets them between rebuilds); without this, a second build in the
+    same process rendered tag-page cards with a page's previous title.  Uses
+    what Bengal's own isolated render workers call: the cache registry's
+    ``clear_all_caches``, the directive cache and the navigation-tree cache.
     """
-    output = getattr(page, "output_path", None)
-    if output is None or Path(output).name != "index.html":
-        return
-    for name in _PAGE_FORMATS[1:]:
-        sibling = Path(output).with_name(name)
-        if sibling.is_file():
-            sibling.unlink()
+    from bengal.cache import directive_cache
+    from bengal.core.nav_tree import NavTreeCache
+    from bengal.utils.cache_registry import clear_all_caches
+
+    clear_all_caches()
+    directive_cache.clear_cache()
+    NavTreeCache.invalidate()
+
+
+def forget_formats(pages: list[Any]) -> list[str]:
+    """Delete the companion formats (JSON, text, Markdown) of rendered pages that have none now.
+
+    Bengal writes them for pages open to machine readers (``in_ai_input``;
+    a draft is not); a page that lost them keeps the old files unless they
+    are deleted, where a full build into an empty directory has none.
+    Returns the deleted files.
+    """
+    deleted: list[str] = []
+    for page in pages:
+        output = getattr(page, "output_path", None)
+        if output is None or Path(output).name != "index.html":
+            continue
+        if getattr(page, "in_ai_input", True):
+            continue
+        for name in _PAGE_FORMATS[1:]:
+            sibling = Path(output).with_name(name)
+            if sibling.is_file():
+                sibling.unlink()
+                deleted.append(str(sibling))
+    return deleted
 
 
 def _accumulate_unrendered(site: Any, context: Any, every: list[Any], chosen: list[Any]) -> None:

@@ -1,0 +1,103 @@
+"""Edits applied one after another to a Bengal project, each built through incrbuild and checked.
+
+Used by the integration tests and by ``tests/benchmarks/bench_bengal.py``.
+Per edit: the edit, then (side by side) a clean full build of a copy of the
+sources in a fresh directory in another interpreter, and our plan and
+:meth:`BengalProject.build` in this process; then the oracle's verdict.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from incrbuild.adapters.bengal import BengalBuild, BengalPlan, BengalProject
+from tests.bengal import oracle
+
+
+@attrs.frozen
+class Outcome:
+    """What one edit did: our plan and build, the oracle's verdict, the full build's time."""
+
+    plan: BengalPlan
+    build: BengalBuild
+    check: oracle.HandOffCheck
+    full_build_s: float = 0.0
+
+
+def _empty_check() -> oracle.HandOffCheck:
+    return oracle.HandOffCheck(frozenset(), frozenset(), frozenset(), frozenset())
+
+
+def run(
+    root: Path,
+    scratch: Path,
+    edits: Iterable[str],
+    apply_edit: Callable[[str, Path], None],
+    *,
+    on_outcome: Callable[[str, Outcome], None] | None = None,
+) -> dict[str, Outcome]:
+    """Build *root* through incrbuild, then apply each edit in turn and check each build."""
+    project = BengalProject(root, state_dir=scratch / "state")
+    first_plan = project.plan()
+    first = project.build(first_plan)
+    assert first.errors == 0, "the first build had template errors"
+    truth = scratch / "truth-0"
+    reference: dict[str, Any] = oracle.fresh_full_build(root, truth)
+    assert reference["errors"] == 0
+    baseline = oracle.differing(root / "public", truth / "project" / "public")
+    assert baseline == set(), f"a first build through incrbuild differs: {sorted(baseline)[:10]}"
+    outcomes = {"first build": Outcome(first_plan, first, _empty_check())}
+    for number, name in enumerate(edits, start=1):
+        apply_edit(name, root / "content")
+        before, truth = truth, scratch / f"truth-{number}"
+        started = time.perf_counter()
+        pending = oracle.start_fresh_full_build(root, truth)  # runs beside our build
+        plan = project.plan()
+        result = project.build(plan)
+        after = pending.result()
+        full_s = time.perf_counter() - started
+        assert result.errors == 0, name
+        assert after["errors"] == 0, name
+        verdict = oracle.check(
+            root / "public",
+            truth / "project" / "public",
+            before / "project" / "public",
+            rendered=result.rendered,
+            removed=result.removed,
+            page_outputs=set(reference["outputs"]) | set(after["outputs"]),
+        )
+        outcome = Outcome(plan, result, verdict, full_s)
+        outcomes[name] = outcome
+        if on_outcome is not None:
+            on_outcome(name, outcome)
+        if not verdict.stale:
+            shutil.rmtree(before, ignore_errors=True)
+        reference = after
+    return outcomes
+
+
+def describe(name: str, outcome: Outcome) -> str:
+    """One table row, and the stale files and misses if any."""
+    check = outcome.check
+    row = (
+        f"| {name} | {len(check.stale)} | {len(check.missed)} | {len(check.changed)} "
+        f"| {len(check.rendered)} | {check.precision:.2f} "
+        f"| {outcome.plan.decision_ns / 1e6:.1f} ms | {outcome.build.build_ns / 1e9:.2f} s |"
+    )
+    if check.stale:
+        row += f"\n    stale: {sorted(check.stale)[:12]}"
+    if check.missed:
+        row += f"\n    missed: {sorted(check.missed)[:12]}"
+    return row
+
+
+HEADER = (
+    "| edit | stale | misses | HTML changed | rendered | precision | decision | build |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|"
+)
