@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from incrbuild.adapters.bengal import (
     load_site,
     require_bengal,
 )
+from incrbuild.adapters.bengal import _handoff as handoff
+from incrbuild.adapters.bengal._handoff import RenderSelection
 from incrbuild.adapters.files import read_page
 
 # -- stand-ins shaped like Bengal's objects ---------------------------------------------------
@@ -433,6 +436,28 @@ class TestBengalRules:
         assert plan.tag_index
         assert plan.plan.terms == {"alpha", "beta", "gamma"}
 
+    def test_rare_tag_change_reaches_only_its_tag_pages(self, tmp_path: Path) -> None:
+        """Tag navigation lists the most used tags: a change below the cutoff reaches its own."""
+        harness = Harness(make_project(tmp_path), rules=BengalRules(tag_nav_limit=1))
+        harness.edit("other/o2.md", "weight: 1\n", "weight: 1\ntags: [gamma]\n")
+        plan = harness.plan()
+        assert plan.tag_index
+        assert plan.plan.terms == {"gamma"}
+
+    def test_popular_tag_change_reaches_every_tag_page(self, tmp_path: Path) -> None:
+        """A changed tag that may rank among the listed ones reaches every tag page."""
+        harness = Harness(make_project(tmp_path), rules=BengalRules(tag_nav_limit=1))
+        harness.edit("other/o2.md", "weight: 1\n", "weight: 1\ntags: [alpha]\n")
+        assert harness.plan().plan.terms == {"alpha", "beta"}
+
+    def test_aliases_and_tags_are_not_navigation(self, harness: Harness) -> None:
+        """No sidebar shows aliases or tags: such edits in a docs tree do not plan the tree."""
+        harness.edit("docs/guide/g1.md", "title: G1", "title: G1\naliases: [/old/]\ntags: [zeta]")
+        planned = names(harness.plan().pages, harness.content)
+        assert "docs/guide/g1.md" in planned
+        assert "docs/d2.md" not in planned
+        assert "docs/guide/deep/x.md" not in planned
+
     def test_removed_tag_is_a_removed_term(self, harness: Harness) -> None:
         """A tag left without members is listed as removed, not as a term to render."""
         harness.edit("area/a1.md", "tags: [beta]", "tags: [delta]")
@@ -743,3 +768,92 @@ class TestImportIsolation:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert result.stdout.strip() == "False"
+
+
+# -- the hand-off, against stand-ins ------------------------------------------------------------
+
+
+class TestRenderSelection:
+    """Which of Bengal's pages the hand-off renders for a plan."""
+
+    def test_selects_planned_pages_terms_and_listings(self, harness: Harness) -> None:
+        """Planned sources, planned tags' pages (by slug), listings and the tag index."""
+        harness.edit("other/o2.md", "weight: 1\n", "weight: 1\ntags: [Big Cats]\n")
+        plan = harness.plan()
+        select = RenderSelection.of(plan)
+        content = harness.content
+        assert select(FakePage(content / "other" / "o2.md", {"title": "O2"}))
+        assert not select(FakePage(content / "docs" / "d2.md", {"title": "D2"}))
+        tag = {"_generated": True, "type": "tag", "_tag": "Big Cats", "_tag_slug": "big-cats"}
+        assert select(FakePage(Path("tags/big-cats/index.md"), tag, True))
+        other = {"_generated": True, "type": "tag", "_tag": "omega", "_tag_slug": "omega"}
+        assert not select(FakePage(Path("tags/omega/index.md"), other, True))
+        assert select(FakePage(Path("tags/index.md"), {"_generated": True, "type": "tag-index"}))
+        archive = FakeSection("other", content / "other")
+        listing = {"_generated": True, "type": "archive", "_section": archive}
+        assert select(FakePage(Path("archives/other.md"), listing, True))
+        elsewhere = FakeSection("docs", content / "docs")
+        unplanned = {"_generated": True, "type": "archive", "_section": elsewhere}
+        assert not select(FakePage(Path("archives/docs.md"), unplanned, True))
+
+    def test_unknown_generated_and_virtual_pages_are_always_rendered(
+        self, harness: Harness
+    ) -> None:
+        """Kinds the plan has no name for cost a render, never a stale page."""
+        select = RenderSelection.of(harness.plan())
+        assert select(FakePage(Path("special.md"), {"_generated": True, "type": "special"}))
+        assert select(FakePage(Path("api/module.md"), {"is_autodoc": True}, virtual=True))
+
+    def test_full_plan_selects_everything(self, tmp_path: Path) -> None:
+        """A full plan renders every page."""
+        engine = Engine(BengalSite(discover(make_project(tmp_path))), state_dir=tmp_path / "s")
+        plan = BengalRules().expand(engine.plan(), engine)
+        assert RenderSelection.of(plan)(FakePage(Path("anything.md")))
+
+
+class TestNarrowedRender:
+    """The render phase is narrowed to the selection, and restored afterwards."""
+
+    def test_narrows_and_restores(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Only selected pages reach the render phase; the original is back after the block."""
+        module = types.ModuleType(handoff.RENDER_MODULE)
+        received: list[list[str]] = []
+
+        def phase_render(*args: Any, **kwargs: Any) -> None:
+            received.append(list(args[handoff._PAGES_ARGUMENT]))
+
+        module.phase_render = phase_render  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.RENDER_MODULE, module)
+        rendered: list[Any] = []
+        args: list[Any] = [None] * 7 + [["a", "b", "c"]]
+        with handoff.narrowed_render(lambda page: page != "b", rendered):
+            module.phase_render(*args)
+        assert received == [["a", "c"]]
+        assert rendered == ["a", "c"]
+        assert module.phase_render is phase_render  # type: ignore[attr-defined]
+
+
+class TestOutputManifest:
+    """Outputs of pages that are gone are found and deleted, with their other formats."""
+
+    def test_gone_outputs_are_removed_with_formats(self, tmp_path: Path) -> None:
+        public = tmp_path / "public"
+        for name in ("index.html", "index.json", "index.txt"):
+            write(public / "old" / name, "x")
+            write(public / "kept" / name, "x")
+        before = handoff.OutputManifest({"old/index.html": "a.md", "kept/index.html": "b.md"})
+        after = handoff.OutputManifest({"kept/index.html": "b.md"})
+        gone = after.gone_since(before)
+        assert gone == ["old/index.html"]
+        deleted = handoff.remove_outputs(public, gone, after.outputs)
+        assert sorted(deleted) == ["old/index.html", "old/index.json", "old/index.txt"]
+        assert not (public / "old").exists()
+        assert (public / "kept" / "index.json").is_file()
+
+    def test_round_trip(self, tmp_path: Path) -> None:
+        manifest = handoff.OutputManifest({"a/index.html": "a.md"})
+        manifest.save(tmp_path / "m.json")
+        assert handoff.OutputManifest.load(tmp_path / "m.json") == manifest
+        assert handoff.OutputManifest.load(tmp_path / "missing.json") is None
+        write(tmp_path / "bad.json", "{not json")
+        assert handoff.OutputManifest.load(tmp_path / "bad.json") is None

@@ -28,6 +28,9 @@ class Outcome:
     build: BengalBuild
     check: oracle.HandOffCheck
     full_build_s: float = 0.0
+    bengal_build_s: float | None = None
+    bengal_stale: frozenset[str] | None = None
+    our_build_s: float = 0.0
 
 
 def _empty_check() -> oracle.HandOffCheck:
@@ -41,8 +44,15 @@ def run(
     apply_edit: Callable[[str, Path], None],
     *,
     on_outcome: Callable[[str, Outcome], None] | None = None,
+    measure: bool = False,
 ) -> dict[str, Outcome]:
-    """Build *root* through incrbuild, then apply each edit in turn and check each build."""
+    """Build *root* through incrbuild, then apply each edit in turn and check each build.
+
+    With *measure*, builds run one after another (not side by side) so their
+    wall times are comparable, and Bengal's own incremental build of the same
+    edit runs first (from the same pre-edit output and cache, restored after
+    it), its output compared with the full build too.
+    """
     project = BengalProject(root, state_dir=scratch / "state")
     first_plan = project.plan()
     first = project.build(first_plan)
@@ -54,14 +64,31 @@ def run(
     assert baseline == set(), f"a first build through incrbuild differs: {sorted(baseline)[:10]}"
     outcomes = {"first build": Outcome(first_plan, first, _empty_check())}
     for number, name in enumerate(edits, start=1):
+        if measure:
+            _backup(root, scratch / "pre")
         apply_edit(name, root / "content")
         before, truth = truth, scratch / f"truth-{number}"
+        bengal_s = bengal_public = None
+        if measure:
+            began = time.perf_counter()
+            oracle.build(root, "incremental")
+            bengal_s = time.perf_counter() - began
+            bengal_public = scratch / "bengal-public"
+            shutil.rmtree(bengal_public, ignore_errors=True)
+            shutil.copytree(root / "public", bengal_public)
+            _restore(scratch / "pre", root)
         started = time.perf_counter()
-        pending = oracle.start_fresh_full_build(root, truth)  # runs beside our build
+        pending = None if measure else oracle.start_fresh_full_build(root, truth)  # side by side
         plan = project.plan()
         result = project.build(plan)
-        after = pending.result()
-        full_s = time.perf_counter() - started
+        our_s = time.perf_counter() - started
+        if pending is None:
+            began = time.perf_counter()
+            after = oracle.fresh_full_build(root, truth)
+            full_s = time.perf_counter() - began
+        else:
+            after = pending.result()
+            full_s = time.perf_counter() - started
         assert result.errors == 0, name
         assert after["errors"] == 0, name
         verdict = oracle.check(
@@ -72,7 +99,10 @@ def run(
             removed=result.removed,
             page_outputs=set(reference["outputs"]) | set(after["outputs"]),
         )
-        outcome = Outcome(plan, result, verdict, full_s)
+        bengal_stale = None
+        if bengal_public is not None:
+            bengal_stale = frozenset(oracle.differing(bengal_public, truth / "project" / "public"))
+        outcome = Outcome(plan, result, verdict, full_s, bengal_s, bengal_stale, our_s)
         outcomes[name] = outcome
         if on_outcome is not None:
             on_outcome(name, outcome)
@@ -80,6 +110,18 @@ def run(
             shutil.rmtree(before, ignore_errors=True)
         reference = after
     return outcomes
+
+
+def _backup(root: Path, target: Path) -> None:
+    for name in ("public", ".bengal"):
+        shutil.rmtree(target / name, ignore_errors=True)
+        shutil.copytree(root / name, target / name, symlinks=True)
+
+
+def _restore(backup: Path, root: Path) -> None:
+    for name in ("public", ".bengal"):
+        shutil.rmtree(root / name, ignore_errors=True)
+        shutil.copytree(backup / name, root / name, symlinks=True)
 
 
 def describe(name: str, outcome: Outcome) -> str:

@@ -99,11 +99,11 @@ def index_text(title: str, cascade: dict[str, str]) -> str:
     return "\n".join([*lines, "---", f"{title}.", ""])
 
 
-def new_project(parent: Path, name: str = "site") -> Path:
-    """Run ``bengal new site`` (blog template) under *parent*; return the project directory."""
+def new_project(parent: Path, name: str = "site", *, template: str = "blog") -> Path:
+    """Run ``bengal new site`` (*template*) under *parent*; return the project directory."""
     command = [sys.executable, "-m", "bengal", "new", "site", "--name", name]
     subprocess.run(
-        [*command, "--template", "blog", "--no-init"],
+        [*command, "--template", template, "--no-init"],
         cwd=parent,
         check=True,
         capture_output=True,

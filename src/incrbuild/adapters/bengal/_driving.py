@@ -12,18 +12,23 @@ from typing import Any, Final, final
 
 import attrs
 
+from incrbuild import Reason, ReasonKind
 from incrbuild._engine import Engine
 from incrbuild.adapters.bengal._comparison import Comparison, compare
 from incrbuild.adapters.bengal._handoff import (
     OutputManifest,
+    RenderReads,
     RenderSelection,
+    file_stamp,
     forget_formats,
+    link_targets,
     narrowed_render,
+    recording_reads,
     remove_outputs,
     reset_process_caches,
 )
 from incrbuild.adapters.bengal._rules import BengalPlan, BengalRules
-from incrbuild.adapters.bengal._wrapping import BengalSite
+from incrbuild.adapters.bengal._wrapping import BengalSite, is_virtual
 
 __all__ = [
     "BENGAL_REQUIREMENT",
@@ -70,19 +75,33 @@ def load_site(project_root: Path | str) -> BengalSite:
     return BengalSite(site)
 
 
-def global_inputs(project_root: Path | str) -> tuple[Path, ...]:
+def global_inputs(project_root: Path | str, *, templates: bool = True) -> tuple[Path, ...]:
     """The files outside the content directory that every page may read.
 
     Configuration, templates, data, assets and static files: a change to any of
-    them plans a full rebuild (Bengal's template-level tracking is finer).
+    them plans a full rebuild.  With *templates* false the project's
+    ``templates/`` are left out (:class:`BengalProject` records which pages
+    rendered with which template instead).
     """
     root = Path(project_root)
     found = [root / name for name in _GLOBAL_FILES if (root / name).is_file()]
     for name in _GLOBAL_DIRS:
+        if name == "templates" and not templates:
+            continue
         for directory, subdirs, files in os.walk(root / name):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
             found.extend(Path(directory, f) for f in sorted(files) if not f.startswith("."))
     return tuple(found)
+
+
+def _all_sections(top: Any) -> list[Any]:
+    found: list[Any] = []
+    stack = list(top)
+    while stack:
+        section = stack.pop()
+        found.append(section)
+        stack.extend(section.subsections)
+    return found
 
 
 @final
@@ -122,13 +141,15 @@ class BengalProject:
         *,
         state_dir: Path | str | None = None,
         rules: BengalRules | None = None,
+        track_templates: bool = True,
     ) -> None:
         self.root = Path(project_root).resolve()
+        self.track_templates = track_templates
         self.site = load_site(self.root)
         self.rules = rules if rules is not None else BengalRules()
         self.state_dir = Path(state_dir) if state_dir is not None else self.root / ".incrbuild"
         self.manifest_path = self.state_dir / "bengal-outputs.json"
-        self.global_inputs = global_inputs(self.root)
+        self.global_inputs = global_inputs(self.root, templates=not track_templates)
         self.engine = self._engine()
 
     def _engine(self) -> Engine:
@@ -149,13 +170,39 @@ class BengalProject:
         if rediscover:
             self.site = load_site(self.root)
             self.engine.set_site(self.site)
-        current = global_inputs(self.root)
+        current = global_inputs(self.root, templates=not self.track_templates)
         if set(current) - set(self.global_inputs):
             self.global_inputs = current
             self.engine = self._engine()
         started = time.perf_counter_ns()
         plan = self.engine.plan()
-        return self.rules.expand(plan, self.engine, started_ns=started)
+        expanded = self.rules.expand(plan, self.engine, started_ns=started)
+        return self._generated_templates(expanded, started)
+
+    def _generated_templates(self, plan: BengalPlan, started: int) -> BengalPlan:
+        """A template generated pages rendered with changed: every tag page and listing."""
+        if plan.plan.full or not self.track_templates:
+            return plan
+        manifest = OutputManifest.load(self.manifest_path)
+        if manifest is None or not manifest.generated_templates:
+            return plan
+        hit = manifest.changed_templates()
+        if not hit:
+            return plan
+        reason = Reason(ReasonKind.DEPENDENCY, Path(hit[0]), "template of generated pages")
+        registry = self.engine.registry
+        inner = plan.plan
+        terms = {tag: (*inner.term_reasons.get(tag, ()), reason) for tag in registry.tags}
+        sections = {s.path for s in _all_sections(registry.sections) if s.path is not None}
+        inner = attrs.evolve(
+            inner,
+            terms=inner.terms | frozenset(terms),
+            term_reasons={**inner.term_reasons, **terms},
+            sections=inner.sections | frozenset(sections) | {registry.site.root_path},
+        )
+        return attrs.evolve(
+            plan, plan=inner, tag_index=True, decision_ns=time.perf_counter_ns() - started
+        )
 
     def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> BengalBuild:
         """Render *plan* with Bengal as its full build would; commit *plan* on success.
@@ -177,17 +224,23 @@ class BengalProject:
         reset_process_caches()
         site = Site.from_config(self.root)
         rendered: list[Any] = []
-        with narrowed_render(RenderSelection.of(plan), rendered):
+        reads: dict[Path, RenderReads] = {}
+        with narrowed_render(RenderSelection.of(plan), rendered), recording_reads(reads):
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
         forget_formats(rendered)
-        manifest = OutputManifest.of_site(site)
         previous = OutputManifest.load(self.manifest_path)
+        manifest = OutputManifest.of_site(site)
         removed: list[str] = []
         if previous is not None:
             removed = remove_outputs(public, manifest.gone_since(previous), manifest.outputs)
         errors = len(getattr(stats, "template_errors", None) or ())
         if commit and not errors:
+            used = self._record_reads(site, rendered, reads)
+            if previous is not None and not plan.plan.full:
+                used |= set(previous.generated_templates)
+            stamps = {path: file_stamp(path) for path in sorted(used)}
+            manifest = attrs.evolve(manifest, generated_templates=stamps)
             manifest.save(self.manifest_path)
             self.engine.commit(plan.plan)
         outputs = frozenset(
@@ -202,6 +255,33 @@ class BengalProject:
             errors=errors,
             build_ns=time.perf_counter_ns() - started,
         )
+
+    def _record_reads(
+        self, site: Any, rendered: list[Any], reads: dict[Path, RenderReads]
+    ) -> set[str]:
+        """Record what each rendered source page read; return the generated pages' templates.
+
+        A source page depends on the template files it rendered with, on the
+        project override each of their names would resolve to (so a new
+        override reaches it), and on the pages its ``[[...]]`` links show.
+        Generated pages are not the engine's: their templates are kept in the
+        output manifest (:meth:`plan` replans them all when one changes).
+        """
+        overrides = self.root / "templates"
+        xref = getattr(site, "xref_index", None) or {}
+        generated: set[str] = set()
+        for page in rendered:
+            found = reads.get(Path(page.source_path))
+            files: set[Path] = set()
+            if found is not None and self.track_templates:
+                files = set(found.template_files)
+                files.update(overrides / name for name in found.template_names)
+            if is_virtual(page):
+                generated.update(str(f) for f in files)
+                continue
+            files.update(link_targets(page, xref))
+            self.engine.record_dependencies(Path(page.source_path), files)
+        return generated
 
     def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
         """Compare *plan* with Bengal's own decision in *stats* of the build that followed it."""

@@ -16,7 +16,9 @@ plan names.  Everything else in the output directory is left as it was.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -29,9 +31,13 @@ from incrbuild.adapters.bengal._rules import BengalPlan, tag_slug
 
 __all__ = [
     "OutputManifest",
+    "RenderReads",
     "RenderSelection",
+    "file_stamp",
     "forget_formats",
+    "link_targets",
     "narrowed_render",
+    "recording_reads",
     "remove_outputs",
     "reset_process_caches",
 ]
@@ -121,7 +127,7 @@ def narrowed_render(
         if rendered is not None:
             rendered.extend(chosen)
         context = original(*args, **kwargs)
-        _accumulate_unrendered(args[0].site, context, every, chosen)
+        _accumulate_unrendered(args[0], context, every, chosen)
         return context
 
     setattr(module, RENDER_FUNCTION, phase_render)
@@ -172,7 +178,9 @@ def forget_formats(pages: list[Any]) -> list[str]:
     return deleted
 
 
-def _accumulate_unrendered(site: Any, context: Any, every: list[Any], chosen: list[Any]) -> None:
+def _accumulate_unrendered(
+    orchestrator: Any, context: Any, every: list[Any], chosen: list[Any]
+) -> None:
     """Give post-processing the page data a full build's render would have accumulated.
 
     Rendering a page also accumulates its search-index and JSON data
@@ -185,7 +193,7 @@ def _accumulate_unrendered(site: Any, context: Any, every: list[Any], chosen: li
         return
     from bengal.rendering.pipeline.json_accumulator import JsonAccumulator
 
-    accumulator = JsonAccumulator(site, context)
+    accumulator = JsonAccumulator(orchestrator.site, context)
     done = {id(page) for page in chosen}
     for page in every:
         if id(page) not in done:
@@ -196,6 +204,7 @@ class _Manifest(msgspec.Struct, frozen=True):
     """What the last build's pages wrote: output path (relative) -> source path."""
 
     outputs: dict[str, str]
+    generated_templates: dict[str, tuple[int, int]] = {}
 
 
 @final
@@ -210,6 +219,9 @@ class OutputManifest:
     """
 
     outputs: Mapping[str, str]
+    generated_templates: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
+    """Template files generated pages (tag pages, archives) rendered with, cumulative,
+    each with its modification time and size then (``(0, -1)``: absent)."""
 
     @classmethod
     def of_site(cls, site: Any) -> OutputManifest:
@@ -234,18 +246,34 @@ class OutputManifest:
             data = msgspec.json.decode(path.read_bytes(), type=_Manifest)
         except (OSError, msgspec.DecodeError):
             return None
-        return cls(data.outputs)
+        return cls(data.outputs, data.generated_templates)
 
     def save(self, path: Path) -> None:
         """Write the manifest to *path* (atomically)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         scratch = path.with_name(path.name + ".tmp")
-        scratch.write_bytes(msgspec.json.encode(_Manifest(dict(self.outputs))))
+        data = _Manifest(dict(self.outputs), dict(self.generated_templates))
+        scratch.write_bytes(msgspec.json.encode(data))
         os.replace(scratch, path)
+
+    def changed_templates(self) -> list[str]:
+        """The generated pages' templates whose file changed, appeared or vanished since."""
+        return sorted(
+            path for path, stamp in self.generated_templates.items() if file_stamp(path) != stamp
+        )
 
     def gone_since(self, previous: OutputManifest) -> list[str]:
         """Outputs *previous* had and this manifest has not."""
         return sorted(set(previous.outputs) - set(self.outputs))
+
+
+def file_stamp(path: str) -> tuple[int, int]:
+    """A file's modification time and size, ``(0, -1)`` if it is not there."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (0, -1)
+    return (info.st_mtime_ns, info.st_size)
 
 
 #: Files Bengal writes beside a page's HTML (its other output formats).
@@ -278,3 +306,118 @@ def remove_outputs(public: Path, outputs: list[str], keep: Mapping[str, str]) ->
                 break
             directory = directory.parent
     return deleted
+
+
+#: The Bengal internal that renders one page (wrapped to learn what each render read).
+PIPELINE_MODULE: Final = "bengal.rendering.pipeline.core"
+
+
+@final
+@attrs.frozen
+class RenderReads:
+    """What rendering one page read, as Bengal's template engine reports it.
+
+    ``template_names``: the page's template and every template it extends,
+    includes, embeds or imports (Bengal walks them statically from the one it
+    renders); ``template_files``: where those resolved (a project override or
+    the theme's file).
+    """
+
+    template_names: frozenset[str]
+    template_files: frozenset[Path]
+
+
+@attrs.define
+class _Reading:
+    """What the page being rendered has read so far."""
+
+    names: set[str] = attrs.field(factory=set)
+    files: set[Path] = attrs.field(factory=set)
+
+
+_READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar(
+    "incrbuild_bengal_reading", default=None
+)
+
+
+@contextlib.contextmanager
+def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
+    """Within the block, record in *reads* the templates each rendered page used.
+
+    Bengal's template engine reports every template it renders, and those it
+    references, through ``bengal.effects.render_integration``'s
+    ``record_template_include`` and ``record_extra_dependency`` (for its own
+    effect tracer).  The hand-off wraps both, and
+    ``RenderingPipeline.process_page`` to know which page is being rendered
+    (a context variable of its own, so Bengal's tracer is undisturbed).
+    """
+    import importlib
+    import threading
+
+    from bengal.effects import render_integration
+
+    module: ModuleType = importlib.import_module(PIPELINE_MODULE)
+    pipeline = module.RenderingPipeline
+    original = pipeline.process_page
+    original_include = render_integration.record_template_include
+    original_dependency = render_integration.record_extra_dependency
+    lock = threading.Lock()
+
+    def process_page(self: Any, page: Any) -> None:
+        reading = _Reading()
+        token = _READING.set(reading)
+        try:
+            original(self, page)
+        finally:
+            _READING.reset(token)
+            found = RenderReads(frozenset(reading.names), frozenset(reading.files))
+            with lock:
+                reads[Path(page.source_path)] = found
+
+    def record_template_include(name: str) -> None:
+        original_include(name)
+        reading = _READING.get()
+        if reading is not None:
+            reading.names.add(str(name))
+
+    def record_extra_dependency(dependency: Any) -> None:
+        original_dependency(dependency)
+        reading = _READING.get()
+        if reading is not None and isinstance(dependency, (str, Path)):
+            reading.files.add(Path(dependency))
+
+    pipeline.process_page = process_page
+    render_integration.record_template_include = record_template_include
+    render_integration.record_extra_dependency = record_extra_dependency
+    try:
+        yield
+    finally:
+        pipeline.process_page = original
+        render_integration.record_template_include = original_include
+        render_integration.record_extra_dependency = original_dependency
+
+
+#: ``[[target]]`` or ``[[target|text]]``: Bengal's cross-reference, shown with the target's title.
+_XREF = re.compile(r"\[\[(?!#|!|ext:)([^\]|#]+?)(?:#[^\]|]*)?(?:\|[^\]]*)?\]\]")
+
+
+def link_targets(page: Any, xref_index: Mapping[str, Any]) -> list[Path]:
+    """The source pages *page*'s ``[[...]]`` cross-references resolve to (by path or id)."""
+    try:
+        text = Path(page.source_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    by_path = xref_index.get("by_path") or {}
+    by_id = xref_index.get("by_id") or {}
+    found: list[Path] = []
+    for match in _XREF.finditer(text):
+        target = match.group(1).strip()
+        if target.startswith("id:"):
+            page_found = by_id.get(target[3:].strip())
+        else:
+            key = target.strip("/").removesuffix(".md")
+            page_found = by_path.get(key)
+        source = getattr(page_found, "source_path", None)
+        if source is not None:
+            found.append(Path(source))
+    return found

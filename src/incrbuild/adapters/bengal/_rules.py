@@ -188,6 +188,7 @@ class BengalRules:
             key_for=engine.detector.key_for,
         )
         found = self._changes(plan, context)
+        found.extend(self._relinked(plan, context, {change.path for change in found}))
         out = _Additions()
         for change in found:
             self._own_change(change, context, out)
@@ -223,6 +224,25 @@ class BengalRules:
             old = None if record is None else record.metadata
             new = None if page is None else normalise_metadata(page.metadata)
             found.append(_Change(path, old, new, page))
+        return found
+
+    @staticmethod
+    def _relinked(plan: Plan, context: _Context, known: set[Path]) -> list[_Change]:
+        """Pages whose ``[[link]]`` shows a retitled page: their body changed, so their cards.
+
+        A link shows its target's title in the linking page's body, hence in
+        its excerpt on tag pages, listings and related posts: such a page is a
+        body change to the other rules.
+        """
+        found: list[_Change] = []
+        for path, reasons in plan.reasons.items():
+            if path in known or not any(r.kind is ReasonKind.LINK for r in reasons):
+                continue
+            page = context.registry.page_for(path)
+            if page is None or is_virtual(page):
+                continue
+            metadata = normalise_metadata(page.metadata)
+            found.append(_Change(path, metadata, metadata, page))
         return found
 
     # -- a page whose own source changed ----------------------------------------------
