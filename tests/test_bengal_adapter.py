@@ -12,6 +12,7 @@ pages.  Containers are lists or tuples, as Bengal versions differ.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -221,7 +222,7 @@ class Harness:
 
     def __attrs_post_init__(self) -> None:
         site = BengalSite(discover(self.root, container=self.container))
-        self.engine = Engine(site, state_dir=self.root / ".incrbuild")
+        self.engine = Engine(site, state_dir=self.root / ".incrbuild", rules=[self.rules])
         self.engine.commit(self.engine.plan())
         time.sleep(0.01)
 
@@ -231,7 +232,7 @@ class Harness:
 
     def plan(self) -> BengalPlan:
         self.engine.set_site(BengalSite(discover(self.root, container=self.container)))
-        return self.rules.expand(self.engine.plan(), self.engine)
+        return BengalPlan(self.engine.plan())
 
     def edit(self, relative: str, old: str, new: str) -> None:
         path = self.content / relative
@@ -325,8 +326,8 @@ class TestBengalSite:
     def test_first_plan_is_full_and_skips_nothing(self, tmp_path: Path) -> None:
         """A first plan rebuilds every page Bengal has, generated and virtual ones included."""
         bengal = discover(make_project(tmp_path))
-        engine = Engine(BengalSite(bengal), state_dir=tmp_path / "state")
-        plan = BengalRules().expand(engine.plan(), engine)
+        engine = Engine(BengalSite(bengal), state_dir=tmp_path / "state", rules=[BengalRules()])
+        plan = BengalPlan(engine.plan())
         assert plan.plan.full
         assert plan.pages == {p.source_path for p in bengal.pages}
         assert plan.tag_index
@@ -599,11 +600,14 @@ class TestBengalRules:
         harness.edit("area/a3.md", "title: A3", "title: A Three")
         site = BengalSite(discover(harness.root, container=Counted))
         harness.engine.set_site(site)
-        plan = harness.engine.plan()  # the engine's own indexes may iterate once, here
+        bare = Engine(site, state_dir=harness.root / ".incrbuild")
         Counted.iterations = 0
-        harness.rules.expand(plan, harness.engine)
+        bare.plan()  # the engine's own indexes and built-in rules
+        engine_only = Counted.iterations
+        Counted.iterations = 0
+        harness.engine.plan()
         # Section listings are iterated (members of one section), never the page list.
-        assert Counted.iterations <= 2
+        assert Counted.iterations - engine_only <= 2
 
 
 class TestBengalPlan:
@@ -624,13 +628,13 @@ class TestBengalPlan:
         plan = harness.plan()
         assert plan.pages is plan.plan.pages
 
-    def test_decision_time_is_measured(self, harness: Harness) -> None:
-        """decision_ns covers the rules (and the engine's plan when started_ns is given)."""
+    def test_rules_run_inside_the_engine_plan(self, harness: Harness) -> None:
+        """The Bengal rules are the engine's: their additions are in its plan and its timing."""
         harness.edit("area/a0.md", "Body of A0.", "A new body.")
-        started = time.perf_counter_ns()
-        inner = harness.engine.plan()
-        plan = harness.rules.expand(inner, harness.engine, started_ns=started)
-        assert plan.decision_ns >= inner.stats.total_ns > 0
+        plan = harness.engine.plan()
+        assert harness.content / "index.md" in plan.pages  # the home page's recent posts
+        assert plan.stats.total_ns > 0
+        assert "site-wide" in plan.outputs
 
 
 @attrs.frozen
@@ -729,7 +733,7 @@ class TestGlobalInputs:
         )
         engine.commit(engine.plan())
         write(root / "templates" / "page.html", "<html>changed</html>\n")
-        plan = BengalRules().expand(engine.plan(), engine)
+        plan = BengalPlan(engine.plan())
         assert plan.plan.full
         assert plan.plan.reasons[root / "content" / "about.md"] == (
             Reason(ReasonKind.GLOBAL, root / "templates" / "page.html"),
@@ -807,7 +811,7 @@ class TestRenderSelection:
     def test_full_plan_selects_everything(self, tmp_path: Path) -> None:
         """A full plan renders every page."""
         engine = Engine(BengalSite(discover(make_project(tmp_path))), state_dir=tmp_path / "s")
-        plan = BengalRules().expand(engine.plan(), engine)
+        plan = BengalPlan(engine.plan())
         assert RenderSelection.of(plan)(FakePage(Path("anything.md")))
 
 
@@ -857,3 +861,23 @@ class TestOutputManifest:
         assert handoff.OutputManifest.load(tmp_path / "missing.json") is None
         write(tmp_path / "bad.json", "{not json")
         assert handoff.OutputManifest.load(tmp_path / "bad.json") is None
+
+
+class TestPublicApiOnly:
+    """The adapter uses incrbuild through its public names only (issue 13's extension points)."""
+
+    def test_no_private_incrbuild_names(self) -> None:
+        """No ``incrbuild._x`` import, no ``._x`` attribute of another object, in adapters/bengal."""
+        package = Path(__file__).resolve().parents[1] / "src" / "incrbuild" / "adapters" / "bengal"
+        sources = sorted(package.glob("*.py"))
+        assert sources
+        found = []
+        for source in sources:
+            for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if re.search(r"\bincrbuild\._", code):
+                    found.append(f"{source.name}:{number}: {line.strip()}")
+                for match in re.finditer(r"(\w+)\._\w", code):
+                    if match.group(1) not in {"self", "cls", "bengal"}:
+                        found.append(f"{source.name}:{number}: {line.strip()}")
+        assert found == []

@@ -175,11 +175,15 @@ def _add_key(path: Path, line: str) -> None:
     path.write_text("---\n" + line + "\n" + text[4:], encoding="utf-8")
 
 
-def _theme_template(name: str) -> str:
+def _theme_file(name: str) -> str:
     import bengal
 
-    theme = Path(bengal.__file__).parent / "themes" / "default" / "templates"
+    theme = Path(bengal.__file__).parent / "themes" / "default"
     return (theme / name).read_text(encoding="utf-8")
+
+
+def _theme_template(name: str) -> str:
+    return _theme_file(f"templates/{name}")
 
 
 def apply_edit(name: str, content: Path) -> None:
@@ -241,6 +245,9 @@ def apply_edit(name: str, content: Path) -> None:
             authors.read_text("utf-8").replace("Chief Napping", "Chief Nap"), "utf-8"
         )
     elif name == "css asset":
-        write(root / "assets" / "css" / "local.css", "body { letter-spacing: 0.01em; }\n")
+        # A project asset overrides the theme's file of the same path (bundled into style.css).
+        tokens = _theme_file("assets/css/tokens/foundation.css")
+        extra = "\n:root { --incrbuild-test: 1px; }\n"
+        write(root / "assets" / "css" / "tokens" / "foundation.css", tokens + extra)
     else:
         raise ValueError(name)

@@ -40,8 +40,12 @@ from tests.bengal import oracle, sitegen
 from tests.bengal import scenario as scenario_runner
 
 EDITS = sitegen.EDITS
-#: Edits of files every page may read (configuration, templates, data, assets).
-GLOBAL_EDITS = frozenset({"menu entry in config", "template override", "data file", "css asset"})
+#: Edits of files every page may read (configuration, data, assets: full rebuilds), and a
+#: new top-level section (a new entry in the site menu every page shows).
+EVERY_PAGE_EDITS = frozenset({"menu entry in config", "data file", "css asset", "new section"})
+#: Bengal 0.5.1 ignores ``slug`` (and ``url``) in front matter for the output path: the edit
+#: changes no HTML, and is kept to check that planning it leaves nothing stale.
+NO_HTML_EDITS = frozenset({"slug"})
 
 
 Outcome = scenario_runner.Outcome
@@ -85,13 +89,17 @@ class TestHandOff:
     def test_the_edit_changes_html(self, scenario: dict[str, Outcome], edit: str) -> None:
         """Each edit changes some output (HTML, but the CSS file for a CSS edit): not vacuous."""
         check = scenario[edit].check
-        assert check.changed if edit != "css asset" else check.changed_files
+        if edit in NO_HTML_EDITS:
+            assert check.changed == frozenset()  # if Bengal starts honouring it, revisit the edit
+            assert check.rendered  # the page itself is still planned and rendered
+        else:
+            assert check.changed if edit != "css asset" else check.changed_files
 
     def test_content_edits_render_part_of_the_site(self, scenario: dict[str, Outcome]) -> None:
         """Edits of content render fewer pages than the site has (no full rebuild)."""
         site_pages = scenario["first build"].build.rendered
         for name in EDITS:
-            if name in GLOBAL_EDITS:
+            if name in EVERY_PAGE_EDITS:
                 continue
             outcome = scenario[name]
             assert not outcome.plan.plan.full, name

@@ -20,22 +20,32 @@ from incrbuild.adapters.bengal._driving import (
     BENGAL_REQUIREMENT,
     BengalBuild,
     BengalProject,
+    GeneratedPageTemplates,
     global_inputs,
     load_site,
     require_bengal,
 )
-from incrbuild.adapters.bengal._rules import NAVIGATION_KEYS, BengalPlan, BengalRules
+from incrbuild.adapters.bengal._rules import (
+    NAVIGATION_KEYS,
+    SITE_WIDE,
+    TAG_INDEX,
+    BengalPlan,
+    BengalRules,
+)
 from incrbuild.adapters.bengal._wrapping import BengalSite, discovery_order_key, is_virtual
 
 __all__ = [
     "BENGAL_REQUIREMENT",
     "NAVIGATION_KEYS",
+    "SITE_WIDE",
+    "TAG_INDEX",
     "BengalBuild",
     "BengalPlan",
     "BengalProject",
     "BengalRules",
     "BengalSite",
     "Comparison",
+    "GeneratedPageTemplates",
     "compare",
     "discovery_order_key",
     "global_inputs",

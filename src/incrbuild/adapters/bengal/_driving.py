@@ -12,8 +12,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from incrbuild import Reason, ReasonKind
-from incrbuild._engine import Engine
+from incrbuild import Engine, PlanBuilder, Reason, ReasonKind, RuleContext
 from incrbuild.adapters.bengal._comparison import Comparison, compare
 from incrbuild.adapters.bengal._handoff import (
     OutputManifest,
@@ -27,13 +26,14 @@ from incrbuild.adapters.bengal._handoff import (
     remove_outputs,
     reset_process_caches,
 )
-from incrbuild.adapters.bengal._rules import BengalPlan, BengalRules
+from incrbuild.adapters.bengal._rules import TAG_INDEX, BengalPlan, BengalRules
 from incrbuild.adapters.bengal._wrapping import BengalSite, is_virtual
 
 __all__ = [
     "BENGAL_REQUIREMENT",
     "BengalBuild",
     "BengalProject",
+    "GeneratedPageTemplates",
     "global_inputs",
     "load_site",
     "require_bengal",
@@ -106,6 +106,39 @@ def _all_sections(top: Any) -> list[Any]:
 
 @final
 @attrs.frozen
+class GeneratedPageTemplates:
+    """A rule: a template that generated pages rendered with changed, so every one of them.
+
+    Generated pages (tag pages, the all-tags page, archives) are Bengal's, not
+    the engine's, so their templates are kept, stamped, in the hand-off's
+    output manifest; when one changed, appeared or vanished, every term,
+    listing and the all-tags page is planned.
+    """
+
+    manifest_path: Path
+    enabled: bool = True
+
+    def apply(self, context: RuleContext, out: PlanBuilder) -> None:
+        """Plan every generated page if one of their templates changed since the last build."""
+        if context.full or not self.enabled:
+            return
+        manifest = OutputManifest.load(self.manifest_path)
+        hit = manifest.changed_templates() if manifest is not None else []
+        if not hit:
+            return
+        reason = Reason(ReasonKind.DEPENDENCY, Path(hit[0]), "template of generated pages")
+        registry = context.registry
+        for tag in registry.tags:
+            out.term(tag, reason)
+        for section in _all_sections(registry.sections):
+            if section.path is not None:
+                out.section(section.path, reason)
+        out.section(context.root, reason)
+        out.output(TAG_INDEX, reason)
+
+
+@final
+@attrs.frozen
 class BengalBuild:
     """What :meth:`BengalProject.build` did.
 
@@ -158,6 +191,7 @@ class BengalProject:
             content_dir=self.site.root_path,
             state_dir=self.state_dir,
             global_inputs=self.global_inputs,
+            rules=[self.rules, GeneratedPageTemplates(self.manifest_path, self.track_templates)],
         )
 
     def plan(self, *, rediscover: bool = True) -> BengalPlan:
@@ -176,33 +210,7 @@ class BengalProject:
             self.engine = self._engine()
         started = time.perf_counter_ns()
         plan = self.engine.plan()
-        expanded = self.rules.expand(plan, self.engine, started_ns=started)
-        return self._generated_templates(expanded, started)
-
-    def _generated_templates(self, plan: BengalPlan, started: int) -> BengalPlan:
-        """A template generated pages rendered with changed: every tag page and listing."""
-        if plan.plan.full or not self.track_templates:
-            return plan
-        manifest = OutputManifest.load(self.manifest_path)
-        if manifest is None or not manifest.generated_templates:
-            return plan
-        hit = manifest.changed_templates()
-        if not hit:
-            return plan
-        reason = Reason(ReasonKind.DEPENDENCY, Path(hit[0]), "template of generated pages")
-        registry = self.engine.registry
-        inner = plan.plan
-        terms = {tag: (*inner.term_reasons.get(tag, ()), reason) for tag in registry.tags}
-        sections = {s.path for s in _all_sections(registry.sections) if s.path is not None}
-        inner = attrs.evolve(
-            inner,
-            terms=inner.terms | frozenset(terms),
-            term_reasons={**inner.term_reasons, **terms},
-            sections=inner.sections | frozenset(sections) | {registry.site.root_path},
-        )
-        return attrs.evolve(
-            plan, plan=inner, tag_index=True, decision_ns=time.perf_counter_ns() - started
-        )
+        return BengalPlan(plan, decision_ns=time.perf_counter_ns() - started)
 
     def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> BengalBuild:
         """Render *plan* with Bengal as its full build would; commit *plan* on success.

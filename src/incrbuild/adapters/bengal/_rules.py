@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import bisect
 import os
-import time
-from collections.abc import Callable, Container, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, final
 
 import attrs
 import msgspec
 
-from incrbuild._engine import Engine
-from incrbuild._plan import Plan, Reason, ReasonKind, normalise_metadata
-from incrbuild._registry import IndexRegistry, tags_from_metadata
+from incrbuild import (
+    IndexRegistry,
+    Plan,
+    PlanBuilder,
+    Reason,
+    ReasonKind,
+    RuleContext,
+    tags_from_metadata,
+)
 from incrbuild.adapters.bengal._wrapping import discovery_order_key, is_virtual
 from incrbuild.protocols import PageLike, SectionLike
 
-__all__ = ["NAVIGATION_KEYS", "BengalPlan", "BengalRules", "tag_slug"]
+__all__ = ["NAVIGATION_KEYS", "SITE_WIDE", "TAG_INDEX", "BengalPlan", "BengalRules", "tag_slug"]
 
 #: Front matter keys that change how a page shows in Bengal's navigation (menus, sidebars,
 #: breadcrumbs, prev/next): a change to one of them reaches the pages that show it.  Not
@@ -34,23 +39,27 @@ _NEIGHBOUR_KEYS: Final = NAVIGATION_KEYS | {"date"}
 _INDEX_NAMES: Final = frozenset({"_index.md", "index.md"})
 
 
+#: The named outputs the rules plan (``Plan.outputs``): the all-tags page, and what
+#: Bengal's post-processing regenerates from every page (search index, graph, sitemap,
+#: feeds, special pages, alias redirects).
+TAG_INDEX: Final = "tag-index"
+SITE_WIDE: Final = "site-wide"
+
+
 @final
 @attrs.frozen
 class BengalPlan:
-    """An engine's plan extended by :class:`BengalRules`, with what Bengal must regenerate.
+    """An engine's plan (with :class:`BengalRules` among its rules) and its decision time.
 
     ``plan`` carries every source page to render (with reasons, so
     ``plan.why()`` explains the additions), the tags whose term pages to
-    render and the section directories whose listing (``_index.md`` or
-    generated archive page) to render.  ``tag_index`` says the all-tags page
-    and every tag page's tag navigation changed; ``site_wide`` that Bengal's
-    site-wide outputs (search, graph, sitemap, feeds, indexes) must be
-    regenerated.  ``decision_ns`` is the time of the engine's plan plus the rules.
+    render, the section directories whose listing (``_index.md`` or
+    generated archive page) to render, and the named outputs
+    :data:`TAG_INDEX` and :data:`SITE_WIDE`.  ``decision_ns`` is the time of
+    the engine's plan, rules included.
     """
 
     plan: Plan
-    tag_index: bool = False
-    site_wide: bool = False
     decision_ns: int = 0
 
     @property
@@ -58,12 +67,18 @@ class BengalPlan:
         """The source pages to render."""
         return self.plan.pages
 
-    def changed_sources(self) -> frozenset[Path]:
-        """The sources to hand Bengal as ``BuildOptions(changed_sources=...)``.
+    @property
+    def tag_index(self) -> bool:
+        """Whether the all-tags page (tag counts) is to be rendered."""
+        return self.plan.full or TAG_INDEX in self.plan.outputs
 
-        Only files that exist below the content directory: Bengal regenerates
-        its generated pages, and cleans up after removed ones, by itself.
-        """
+    @property
+    def site_wide(self) -> bool:
+        """Whether Bengal's site-wide outputs changed (any page changed)."""
+        return self.plan.full or SITE_WIDE in self.plan.outputs
+
+    def changed_sources(self) -> frozenset[Path]:
+        """The planned pages that exist below the content directory."""
         root = self.plan.root
         return frozenset(
             path
@@ -78,10 +93,28 @@ class _Additions:
 
     pages: dict[Path, list[Reason]] = attrs.field(factory=dict)
     terms: dict[str, list[Reason]] = attrs.field(factory=dict)
-    sections: set[Path] = attrs.field(factory=set)
-    tag_index: bool = False
-    site_wide: bool = False
+    sections: dict[Path, Reason] = attrs.field(factory=dict)
+    tag_index: Reason | None = None
+    site_wide: Reason | None = None
     everything: Reason | None = None
+
+    def section(self, directory: Path, reason: Reason) -> None:
+        self.sections.setdefault(directory, reason)
+
+    def flush(self, out: PlanBuilder) -> None:
+        """Hand the additions to the engine's plan builder."""
+        for path, reasons in self.pages.items():
+            for reason in reasons:
+                out.page(path, reason)
+        for tag, reasons in self.terms.items():
+            for reason in reasons:
+                out.term(tag, reason)
+        for directory, reason in self.sections.items():
+            out.section(directory, reason)
+        if self.tag_index is not None:
+            out.output(TAG_INDEX, self.tag_index)
+        if self.site_wide is not None:
+            out.output(SITE_WIDE, self.site_wide)
 
     def page(self, page: PageLike | None, reason: Reason) -> None:
         if page is None or is_virtual(page):
@@ -127,8 +160,7 @@ class _Context:
 
     registry: IndexRegistry
     root: Path
-    known_dirs: Container[str]
-    key_for: Callable[[Path], str]
+    existed_before: Callable[[Path], bool]
 
     def section_of(self, path: Path, page: PageLike | None) -> SectionLike | None:
         """The section of *path*, or of its nearest surviving ancestor directory if it is gone."""
@@ -169,65 +201,34 @@ class BengalRules:
     tag_nav_limit: int = 50
     """How many of the most used tags each tag page's tag navigation lists (``popular_tags``)."""
 
-    def expand(self, plan: Plan, engine: Engine, *, started_ns: int | None = None) -> BengalPlan:
-        """Return *plan* extended with the pages, terms and sections Bengal's theme reaches.
-
-        *started_ns* (``time.perf_counter_ns()`` before ``engine.plan()``) makes
-        ``decision_ns`` cover the engine's plan too.
-        """
-        began = time.perf_counter_ns() if started_ns is None else started_ns
-        if plan.full:
-            return BengalPlan(
-                plan, tag_index=True, site_wide=True, decision_ns=time.perf_counter_ns() - began
-            )
-        base = plan.base
-        context = _Context(
-            registry=engine.registry,
-            root=engine.registry.site.root_path,
-            known_dirs=base.dirs if base is not None else {},
-            key_for=engine.detector.key_for,
+    def apply(self, context: RuleContext, out: PlanBuilder) -> None:
+        """Add what Bengal's theme shows of the changed pages on other pages to *out*."""
+        if context.full:
+            return  # every page, term and output is already planned
+        rules = _Context(
+            registry=context.registry, root=context.root, existed_before=context.existed_before
         )
-        found = self._changes(plan, context)
-        found.extend(self._relinked(plan, context, {change.path for change in found}))
-        out = _Additions()
+        found = [
+            _Change(change.path, change.old, change.new, change.page)
+            for change in context.page_changes
+            if change.page is None or not is_virtual(change.page)
+        ]
+        found.extend(self._relinked(out.pages, rules, {change.path for change in found}))
+        additions = _Additions()
         for change in found:
-            self._own_change(change, context, out)
+            self._own_change(change, rules, additions)
         if self.related_posts and found:
-            _RelatedPosts(context, found, self.related_limit).mark(out)
-        self._tag_navigation(found, context, out)
-        self._cascaded(plan, found, context, out)
-        if out.everything is not None:
-            _everything(context.registry, out, out.everything)
-        return BengalPlan(
-            _merged(plan, out, context.registry),
-            tag_index=out.tag_index,
-            site_wide=out.site_wide,
-            decision_ns=time.perf_counter_ns() - began,
-        )
+            _RelatedPosts(rules, found, self.related_limit).mark(additions)
+        self._tag_navigation(found, rules, additions)
+        self._cascaded(out.pages, found, rules, additions)
+        if additions.everything is not None:
+            _everything(rules.registry, additions, additions.everything)
+        additions.flush(out)
 
     @staticmethod
-    def _changes(plan: Plan, context: _Context) -> list[_Change]:
-        """The pages whose own source was added, modified, removed or unreadable."""
-        facts = plan.base.facts if plan.base is not None else {}
-        index = context.registry.page_by_path
-        changes = plan.changes
-        candidates = changes.added | changes.modified | plan.removed_pages
-        candidates |= {path for path, _ in changes.errors}
-        found: list[_Change] = []
-        for path in sorted(candidates):
-            record = facts.get(context.key_for(path))
-            page = index.get(path)
-            if page is not None and is_virtual(page):
-                continue
-            if record is None and page is None:
-                continue  # neither before nor now a page: an asset or a data file
-            old = None if record is None else record.metadata
-            new = None if page is None else normalise_metadata(page.metadata)
-            found.append(_Change(path, old, new, page))
-        return found
-
-    @staticmethod
-    def _relinked(plan: Plan, context: _Context, known: set[Path]) -> list[_Change]:
+    def _relinked(
+        planned: Mapping[Path, tuple[Reason, ...]], context: _Context, known: set[Path]
+    ) -> list[_Change]:
         """Pages whose ``[[link]]`` shows a retitled page: their body changed, so their cards.
 
         A link shows its target's title in the linking page's body, hence in
@@ -235,27 +236,29 @@ class BengalRules:
         body change to the other rules.
         """
         found: list[_Change] = []
-        for path, reasons in plan.reasons.items():
+        for path, reasons in planned.items():
             if path in known or not any(r.kind is ReasonKind.LINK for r in reasons):
                 continue
             page = context.registry.page_for(path)
             if page is None or is_virtual(page):
                 continue
-            metadata = normalise_metadata(page.metadata)
+            metadata = dict(page.metadata)
             found.append(_Change(path, metadata, metadata, page))
         return found
 
     # -- a page whose own source changed ----------------------------------------------
 
     def _own_change(self, change: _Change, context: _Context, out: _Additions) -> None:
-        out.site_wide = True  # search index, graph, sitemap and feeds carry every page
         path = change.path
+        if out.site_wide is None:  # search index, graph, sitemap and feeds carry every page
+            out.site_wide = Reason(ReasonKind.SHOWS, path, "search index, sitemap, feeds, graph")
         tags = change.old_tags | change.new_tags
         card = Reason(ReasonKind.TAXONOMY, path, "card on tag pages")
         for tag in tags:
             out.term(tag, card)
         if change.old_tags != change.new_tags:
-            out.tag_index = True  # the all-tags page lists every tag with its count
+            # the all-tags page lists every tag with its count
+            out.tag_index = out.tag_index or Reason(ReasonKind.SHOWS, path, "tag counts")
         section = context.section_of(path, change.page)
         listing = Reason(ReasonKind.SECTION, path, "card in the section listing")
         _listing(section, context, out, listing)
@@ -328,7 +331,11 @@ class BengalRules:
     # -- pages a cascade reached ---------------------------------------------------------
 
     def _cascaded(
-        self, plan: Plan, found: list[_Change], context: _Context, out: _Additions
+        self,
+        planned: Mapping[Path, tuple[Reason, ...]],
+        found: list[_Change],
+        context: _Context,
+        out: _Additions,
     ) -> None:
         """Cascaded values show on the reached pages' cards; titles and tags in navigation too."""
         cascade_keys = {
@@ -340,7 +347,7 @@ class BengalRules:
             return
         registry = context.registry
         listed: set[int] = set()
-        for path, reasons in plan.reasons.items():
+        for path, reasons in list(planned.items()):
             sources = [r.source for r in reasons if r.kind is ReasonKind.CASCADE and r.source]
             page = registry.page_for(path) if sources else None
             if page is None or is_virtual(page):
@@ -354,10 +361,10 @@ class BengalRules:
                 listed.add(id(section))
                 _listing(section, context, out, reason)
             if "tags" in keys:
-                out.tag_index = True
+                out.tag_index = out.tag_index or reason
             if keys & (_NEIGHBOUR_KEYS | {"tags"}):
                 # Its title or tags changed for everyone who shows it (old place unknown).
-                current = normalise_metadata(page.metadata)
+                current = dict(page.metadata)
                 if self.related_posts:
                     for tag in registry.tags_of(page):
                         for member in registry.pages_with_tag(tag):
@@ -513,7 +520,7 @@ def _in_menu(
     if section is top and path.name in _INDEX_NAMES and path.parent == top.path:
         return True  # a top-level section's own index: its title is the menu entry
     # The first page of a new top-level section adds a menu entry.
-    return change.old is None and context.key_for(top.path) not in context.known_dirs
+    return change.old is None and not context.existed_before(top.path)
 
 
 def _listing(
@@ -521,9 +528,9 @@ def _listing(
 ) -> None:
     """Mark the listing *section* shows (the root's, for root-level pages)."""
     if section is None or section.path is None:
-        out.sections.add(context.root)
+        out.section(context.root, reason)
         return
-    out.sections.add(section.path)
+    out.section(section.path, reason)
     out.page(section.index_page, reason)
 
 
@@ -536,51 +543,20 @@ def _whole_section(
         out.page(page, reason)
     for below in _sections_under(section):
         if below.path is not None:
-            out.sections.add(below.path)
+            out.section(below.path, reason)
 
 
 def _everything(registry: IndexRegistry, out: _Additions, reason: Reason) -> None:
     """Every page, tag and listing: what a change to the site menu reaches."""
-    out.tag_index = True
-    out.site_wide = True
+    out.tag_index = out.site_wide = reason
     for page in registry.site.pages:
         out.page(page, reason)
     for tag in registry.tags:
         out.term(tag, reason)
     for section in registry.sections:
         if section.path is not None:
-            out.sections.add(section.path)
-    out.sections.add(registry.site.root_path)
-
-
-def _merged(plan: Plan, out: _Additions, registry: IndexRegistry) -> Plan:
-    """*plan* with the additions; a page already planned gets the new reasons after its own."""
-    if not (out.pages or out.terms or out.sections):
-        return plan
-    removed = plan.removed_pages
-    reasons = dict(plan.reasons)
-    for path, added in out.pages.items():
-        if path in removed:
-            continue
-        kept = list(reasons.get(path, ()))
-        kept.extend(r for r in added if r not in kept)
-        reasons[path] = tuple(kept)
-    term_reasons = dict(plan.term_reasons)
-    for tag, added in out.terms.items():
-        kept = list(term_reasons.get(tag, ()))
-        kept.extend(r for r in added if r not in kept)
-        term_reasons[tag] = tuple(kept)
-    every_term = set(plan.terms) | set(plan.removed_terms) | set(out.terms)
-    gone = frozenset(tag for tag in every_term if not registry.pages_with_tag(tag))
-    return attrs.evolve(
-        plan,
-        pages=plan.pages | frozenset(p for p in out.pages if p not in removed),
-        terms=frozenset(every_term - gone),
-        removed_terms=gone,
-        sections=plan.sections | frozenset(out.sections),
-        reasons=reasons,
-        term_reasons=term_reasons,
-    )
+            out.section(section.path, reason)
+    out.section(registry.site.root_path, reason)
 
 
 def _encoded(value: Any) -> bytes:
