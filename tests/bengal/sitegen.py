@@ -79,9 +79,12 @@ def page_text(
     weight: int | None = None,
     date: str | None = None,
     body: str = "",
+    author: str | None = None,
 ) -> str:
     """A page source with YAML front matter."""
     lines = ["---", f"title: {title}"]
+    if author:
+        lines.append(f"author: {author}")
     if date:
         lines.append(f"date: '{date}'")
     if weight is not None:
@@ -121,6 +124,10 @@ def add_content(
     rng = random.Random(seed)
     content = root / "content"
     tag_names = [f"topic-{i}" for i in range(tags)]
+    # An authors page: the theme's authors list shows each author's post count (an aggregate).
+    write(
+        content / "authors" / "_index.md", "---\ntitle: Authors\ntemplate: authors/list.html\n---\n"
+    )
     docs = content / "docs"
     write(docs / "_index.md", index_text("Docs", {"type": "doc", "description": "Docs one"}))
     write(docs / "guide" / "_index.md", index_text("Guide", {"audience": "beginners"}))
@@ -148,6 +155,7 @@ def add_content(
             weight=number % 7 + 1,
             date=date,
             body=body,
+            author="kida" if dated and number % 2 == 0 else None,
         )
         written.append(write(directory / f"page-{number:04d}.md", text))
     return written
@@ -217,7 +225,10 @@ def apply_edit(name: str, content: Path) -> None:
         assert target is not None
         _replace(content / f"{target.group(1)}.md", r"^title: (.*)$", r"title: \1 (linked)")
     elif name == "author metadata":
-        _replace(content / "posts" / "second-post.md", r"^  author: kida$", "  author: tabby")
+        authored = next(
+            p for p in sorted(content.glob("area-*/page-*.md")) if "author: kida" in p.read_text()
+        )
+        _replace(authored, r"^author: kida$", "author: tabby")
     elif name == "cascade":
         _replace(content / "docs" / "_index.md", r"description: Docs one", "description: Docs two")
     elif name == "add":

@@ -18,6 +18,7 @@ needs Python 3.14):
 from incrbuild.adapters.bengal._comparison import Comparison, compare
 from incrbuild.adapters.bengal._driving import (
     BENGAL_REQUIREMENT,
+    AggregatePages,
     BengalBuild,
     BengalProject,
     GeneratedPageTemplates,
@@ -39,6 +40,7 @@ __all__ = [
     "NAVIGATION_KEYS",
     "SITE_WIDE",
     "TAG_INDEX",
+    "AggregatePages",
     "BengalBuild",
     "BengalPlan",
     "BengalProject",

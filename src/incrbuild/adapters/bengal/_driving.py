@@ -31,6 +31,7 @@ from incrbuild.adapters.bengal._wrapping import BengalSite, is_virtual
 
 __all__ = [
     "BENGAL_REQUIREMENT",
+    "AggregatePages",
     "BengalBuild",
     "BengalProject",
     "GeneratedPageTemplates",
@@ -92,6 +93,57 @@ def global_inputs(project_root: Path | str, *, templates: bool = True) -> tuple[
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
             found.extend(Path(directory, f) for f in sorted(files) if not f.startswith("."))
     return tuple(found)
+
+
+def _aggregates(rendered: list[Any], reads: dict[Path, RenderReads]) -> tuple[set[str], bool]:
+    """Rendered source pages that iterated a site-wide collection; whether a generated one did."""
+    sources: set[str] = set()
+    generated = False
+    for page in rendered:
+        found = reads.get(Path(page.source_path))
+        if found is None or not found.collections:
+            continue
+        if is_virtual(page):
+            generated = True
+        else:
+            sources.add(str(page.source_path))
+    return sources, generated
+
+
+@final
+@attrs.frozen
+class AggregatePages:
+    """A rule: pages whose render iterated the site's pages show something of every page.
+
+    An authors page with post counts, an archive, any page whose templates asked
+    the site for all its pages, its indexes or taxonomies (learned at render
+    time, kept in the hand-off's output manifest) is planned whenever a page was
+    added, removed or changed.  Which keys such a page shows is not learned
+    (Bengal reports the collection, not the fields read), so any change counts.
+    """
+
+    manifest_path: Path
+
+    def apply(self, context: RuleContext, out: PlanBuilder) -> None:
+        """Plan the aggregate pages if any page changed."""
+        if context.full or not context.page_changes:
+            return
+        manifest = OutputManifest.load(self.manifest_path)
+        if manifest is None or not (manifest.aggregates or manifest.generated_aggregates):
+            return
+        source = context.page_changes[0].path
+        reason = Reason(ReasonKind.SHOWS, source, "iterates the site's pages")
+        pages = context.registry.page_by_path
+        for path in sorted(manifest.aggregates):
+            if Path(path) in pages:
+                out.page(Path(path), reason)
+        if manifest.generated_aggregates:
+            for tag in context.registry.tags:
+                out.term(tag, reason)
+            for section in _all_sections(context.registry.sections):
+                if section.path is not None:
+                    out.section(section.path, reason)
+            out.output(TAG_INDEX, reason)
 
 
 def _all_sections(top: Any) -> list[Any]:
@@ -191,7 +243,11 @@ class BengalProject:
             content_dir=self.site.root_path,
             state_dir=self.state_dir,
             global_inputs=self.global_inputs,
-            rules=[self.rules, GeneratedPageTemplates(self.manifest_path, self.track_templates)],
+            rules=[
+                self.rules,
+                GeneratedPageTemplates(self.manifest_path, self.track_templates),
+                AggregatePages(self.manifest_path),
+            ],
         )
 
     def plan(self, *, rediscover: bool = True) -> BengalPlan:
@@ -245,10 +301,19 @@ class BengalProject:
         errors = len(getattr(stats, "template_errors", None) or ())
         if commit and not errors:
             used = self._record_reads(site, rendered, reads)
+            aggregates, generated_aggregate = _aggregates(rendered, reads)
             if previous is not None and not plan.plan.full:
                 used |= set(previous.generated_templates)
+                again = {str(page.source_path) for page in rendered}
+                aggregates |= {p for p in previous.aggregates if p not in again}
+                generated_aggregate = generated_aggregate or previous.generated_aggregates
             stamps = {path: file_stamp(path) for path in sorted(used)}
-            manifest = attrs.evolve(manifest, generated_templates=stamps)
+            manifest = attrs.evolve(
+                manifest,
+                generated_templates=stamps,
+                aggregates=frozenset(aggregates),
+                generated_aggregates=generated_aggregate,
+            )
             manifest.save(self.manifest_path)
             self.engine.commit(plan.plan)
         outputs = frozenset(

@@ -205,6 +205,8 @@ class _Manifest(msgspec.Struct, frozen=True):
 
     outputs: dict[str, str]
     generated_templates: dict[str, tuple[int, int]] = {}
+    aggregates: list[str] = []
+    generated_aggregates: bool = False
 
 
 @final
@@ -222,6 +224,10 @@ class OutputManifest:
     generated_templates: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
     """Template files generated pages (tag pages, archives) rendered with, cumulative,
     each with its modification time and size then (``(0, -1)``: absent)."""
+    aggregates: frozenset[str] = frozenset()
+    """Source pages whose last render iterated a site-wide page collection."""
+    generated_aggregates: bool = False
+    """Whether a generated page's last render iterated a site-wide page collection."""
 
     @classmethod
     def of_site(cls, site: Any) -> OutputManifest:
@@ -246,13 +252,23 @@ class OutputManifest:
             data = msgspec.json.decode(path.read_bytes(), type=_Manifest)
         except (OSError, msgspec.DecodeError):
             return None
-        return cls(data.outputs, data.generated_templates)
+        return cls(
+            data.outputs,
+            data.generated_templates,
+            frozenset(data.aggregates),
+            data.generated_aggregates,
+        )
 
     def save(self, path: Path) -> None:
         """Write the manifest to *path* (atomically)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         scratch = path.with_name(path.name + ".tmp")
-        data = _Manifest(dict(self.outputs), dict(self.generated_templates))
+        data = _Manifest(
+            dict(self.outputs),
+            dict(self.generated_templates),
+            sorted(self.aggregates),
+            self.generated_aggregates,
+        )
         scratch.write_bytes(msgspec.json.encode(data))
         os.replace(scratch, path)
 
@@ -310,6 +326,12 @@ def remove_outputs(public: Path, outputs: list[str], keep: Mapping[str, str]) ->
 
 #: The Bengal internal that renders one page (wrapped to learn what each render read).
 PIPELINE_MODULE: Final = "bengal.rendering.pipeline.core"
+#: The template-facing site wrapper (``site`` in templates), and the site attributes that
+#: hand a template pages of the whole site (iterating one makes the page an aggregate).
+SITE_CONTEXT_MODULE: Final = "bengal.rendering.context.site_wrappers"
+SITE_COLLECTIONS: Final = frozenset(
+    {"pages", "regular_pages", "generated_pages", "indexes", "taxonomies", "authors"}
+)
 
 
 @final
@@ -320,11 +342,14 @@ class RenderReads:
     ``template_names``: the page's template and every template it extends,
     includes, embeds or imports (Bengal walks them statically from the one it
     renders); ``template_files``: where those resolved (a project override or
-    the theme's file).
+    the theme's file); ``collections``: the site-wide page collections the
+    templates asked the site for (:data:`SITE_COLLECTIONS`), such as all pages
+    for an archive or an authors page with post counts.
     """
 
     template_names: frozenset[str]
     template_files: frozenset[Path]
+    collections: frozenset[str] = frozenset()
 
 
 @attrs.define
@@ -333,6 +358,7 @@ class _Reading:
 
     names: set[str] = attrs.field(factory=set)
     files: set[Path] = attrs.field(factory=set)
+    collections: set[str] = attrs.field(factory=set)
 
 
 _READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar(
@@ -361,6 +387,8 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
     original = pipeline.process_page
     original_include = render_integration.record_template_include
     original_dependency = render_integration.record_extra_dependency
+    site_context = importlib.import_module(SITE_CONTEXT_MODULE).SiteContext
+    original_getattr = site_context.__getattr__
     lock = threading.Lock()
 
     def process_page(self: Any, page: Any) -> None:
@@ -370,7 +398,9 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
             original(self, page)
         finally:
             _READING.reset(token)
-            found = RenderReads(frozenset(reading.names), frozenset(reading.files))
+            found = RenderReads(
+                frozenset(reading.names), frozenset(reading.files), frozenset(reading.collections)
+            )
             with lock:
                 reads[Path(page.source_path)] = found
 
@@ -386,15 +416,24 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
         if reading is not None and isinstance(dependency, (str, Path)):
             reading.files.add(Path(dependency))
 
+    def site_getattr(self: Any, name: str) -> Any:
+        if name in SITE_COLLECTIONS:
+            reading = _READING.get()
+            if reading is not None:
+                reading.collections.add(name)
+        return original_getattr(self, name)
+
     pipeline.process_page = process_page
     render_integration.record_template_include = record_template_include
     render_integration.record_extra_dependency = record_extra_dependency
+    site_context.__getattr__ = site_getattr
     try:
         yield
     finally:
         pipeline.process_page = original
         render_integration.record_template_include = original_include
         render_integration.record_extra_dependency = original_dependency
+        site_context.__getattr__ = original_getattr
 
 
 #: ``[[target]]`` or ``[[target|text]]``: Bengal's cross-reference, shown with the target's title.
