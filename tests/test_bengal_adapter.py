@@ -27,11 +27,13 @@ import pytest
 from incrbuild import Engine, Reason, ReasonKind, SiteLike
 from incrbuild.adapters.bengal import (
     BENGAL_REQUIREMENT,
+    AggregatePages,
     BengalPlan,
     BengalProject,
     BengalRules,
     BengalSite,
     Comparison,
+    GeneratedPageTemplates,
     compare,
     discovery_order_key,
     global_inputs,
@@ -867,7 +869,7 @@ class TestPublicApiOnly:
     """The adapter uses incrbuild through its public names only (issue 13's extension points)."""
 
     def test_no_private_incrbuild_names(self) -> None:
-        """No ``incrbuild._x`` import, no ``._x`` attribute of another object, in adapters/bengal."""
+        """No ``incrbuild._x`` import, no ``._x`` attribute of another object in the adapter."""
         package = Path(__file__).resolve().parents[1] / "src" / "incrbuild" / "adapters" / "bengal"
         sources = sorted(package.glob("*.py"))
         assert sources
@@ -881,3 +883,49 @@ class TestPublicApiOnly:
                     if match.group(1) not in {"self", "cls", "bengal"}:
                         found.append(f"{source.name}:{number}: {line.strip()}")
         assert found == []
+
+
+class TestManifestRules:
+    """Rules that read the hand-off's output manifest: generated pages' templates, aggregates."""
+
+    def engine(self, root: Path, manifest: Path) -> Engine:
+        rules = [
+            BengalRules(),
+            GeneratedPageTemplates(manifest),
+            AggregatePages(manifest),
+        ]
+        engine = Engine(BengalSite(discover(root)), state_dir=root / ".incrbuild", rules=rules)
+        engine.commit(engine.plan())
+        time.sleep(0.01)
+        return engine
+
+    def test_changed_template_of_generated_pages_plans_them_all(self, tmp_path: Path) -> None:
+        """A tag page's template changed: every term, every listing and the all-tags page."""
+        root = make_project(tmp_path)
+        template = root / "templates" / "tag.html"
+        write(template, "<html>tags</html>\n")
+        manifest = tmp_path / "manifest.json"
+        stamp = handoff.file_stamp(str(template))
+        handoff.OutputManifest({}, {str(template): stamp}).save(manifest)
+        engine = self.engine(root, manifest)
+        assert not BengalPlan(engine.plan()).plan.terms
+        write(template, "<html>tags, changed</html>\n")
+        plan = BengalPlan(engine.plan())
+        assert plan.plan.terms == {"alpha", "beta"}
+        assert plan.tag_index
+        assert root / "content" / "other" / "nested" in plan.plan.sections
+
+    def test_aggregate_pages_follow_any_page_change(self, tmp_path: Path) -> None:
+        """A page that iterated the site's pages is planned when any page changes."""
+        root = make_project(tmp_path)
+        manifest = tmp_path / "manifest.json"
+        reader = root / "content" / "about.md"
+        handoff.OutputManifest({}, {}, frozenset({str(reader)})).save(manifest)
+        engine = self.engine(root, manifest)
+        path = root / "content" / "docs" / "guide" / "deep" / "x.md"
+        path.write_text(path.read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
+        plan = engine.plan()
+        assert reader in plan.pages
+        assert any("iterates" in why for why in plan.why(reader))
+        engine.commit(plan)
+        assert reader not in engine.plan().pages  # nothing changed since
