@@ -71,7 +71,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bengal(session: nox.Session) -> None:
-    """Install Bengal under Python 3.14 and run the Bengal integration tests."""
+    """Install Bengal 0.5.1 under Python 3.14; run its end-to-end tests against clean builds."""
     if not PYTHON_314.exists():
         # A host session fails, never skips: CI must not pass without running it.
         session.error(f"{PYTHON_314} is not here (it comes with ../shared)")
