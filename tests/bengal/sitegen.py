@@ -256,9 +256,17 @@ def apply_edit(name: str, content: Path) -> None:
             authors.read_text("utf-8").replace("Chief Napping", "Chief Nap"), "utf-8"
         )
     elif name == "css asset":
-        # A project asset overrides the theme's file of the same path (bundled into style.css).
-        tokens = _theme_file("assets/css/tokens/foundation.css")
-        extra = "\n:root { --incrbuild-test: 1px; }\n"
-        write(root / "assets" / "css" / "tokens" / "foundation.css", tokens + extra)
+        # The project's own copy of the theme's stylesheets (Bengal bundles style.css from the
+        # tree it finds it in), with one token changed.
+        import shutil
+
+        import bengal
+
+        theme_css = Path(bengal.__file__).parent / "themes" / "default" / "assets" / "css"
+        css = root / "assets" / "css"
+        if not (css / "tokens").exists():
+            shutil.copytree(theme_css, css, dirs_exist_ok=True)
+        tokens = css / "tokens" / "foundation.css"
+        tokens.write_text(tokens.read_text("utf-8") + "\n:root { --incrbuild-test: 1px; }\n")
     else:
         raise ValueError(name)
