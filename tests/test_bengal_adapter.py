@@ -830,12 +830,22 @@ class TestNarrowedRender:
 
         module.phase_render = phase_render  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, handoff.RENDER_MODULE, module)
+        provenance = types.ModuleType(handoff.PROVENANCE_MODULE)
+        recorded: list[list[str]] = []
+
+        def record_all_page_builds(orchestrator: Any, pages: list[str]) -> None:
+            recorded.append(list(pages))
+
+        provenance.record_all_page_builds = record_all_page_builds  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.PROVENANCE_MODULE, provenance)
         rendered: list[Any] = []
         args: list[Any] = [None] * 7 + [["a", "b", "c"]]
         with handoff.narrowed_render(lambda page: page != "b", rendered):
             module.phase_render(*args)
+            provenance.record_all_page_builds(None, ["a", "b", "c"])  # type: ignore[attr-defined]
         assert received == [["a", "c"]]
         assert rendered == ["a", "c"]
+        assert recorded == [["a", "c"]]  # Bengal's bookkeeping: of the pages rendered only
         assert module.phase_render is phase_render  # type: ignore[attr-defined]
 
 

@@ -21,6 +21,7 @@ from incrbuild.adapters.bengal._handoff import (
     file_stamp,
     forget_formats,
     link_targets,
+    memoized_layout,
     narrowed_render,
     recording_reads,
     remove_outputs,
@@ -289,7 +290,11 @@ class BengalProject:
         site = Site.from_config(self.root)
         rendered: list[Any] = []
         reads: dict[Path, RenderReads] = {}
-        with narrowed_render(RenderSelection.of(plan), rendered), recording_reads(reads):
+        with (
+            narrowed_render(RenderSelection.of(plan), rendered),
+            recording_reads(reads),
+            memoized_layout(self.state_dir / "bengal-graph-layout.json"),
+        ):
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
         forget_formats(rendered)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +37,7 @@ __all__ = [
     "file_stamp",
     "forget_formats",
     "link_targets",
+    "memoized_layout",
     "narrowed_render",
     "recording_reads",
     "remove_outputs",
@@ -47,6 +49,10 @@ RENDER_MODULE: Final = "bengal.orchestration.build.rendering"
 RENDER_FUNCTION: Final = "phase_render"
 #: Position of ``pages_to_build`` among ``phase_render``'s positional arguments (0.5.1).
 _PAGES_ARGUMENT: Final = 7
+#: Bengal's own incremental bookkeeping after the render phase, for the pages it was given
+#: (narrowed to the pages rendered: hashing every page's inputs costs as much as rendering).
+PROVENANCE_MODULE: Final = "bengal.orchestration.build.provenance_filter"
+PROVENANCE_FUNCTION: Final = "record_all_page_builds"
 
 
 @final
@@ -114,6 +120,9 @@ def narrowed_render(
 
     module: ModuleType = importlib.import_module(RENDER_MODULE)
     original = getattr(module, RENDER_FUNCTION)
+    provenance: ModuleType = importlib.import_module(PROVENANCE_MODULE)
+    original_record = getattr(provenance, PROVENANCE_FUNCTION)
+    done: set[int] = set()
 
     def phase_render(*args: Any, **kwargs: Any) -> Any:
         if "pages_to_build" in kwargs:
@@ -126,15 +135,22 @@ def narrowed_render(
             args = tuple(listed)
         if rendered is not None:
             rendered.extend(chosen)
+        done.update(id(page) for page in chosen)
         context = original(*args, **kwargs)
         _accumulate_unrendered(args[0], context, every, chosen)
         return context
 
+    def record_page_builds(orchestrator: Any, pages: Any, *args: Any, **kwargs: Any) -> Any:
+        # Provenance is Bengal's record for its own incremental builds: of what it rendered.
+        return original_record(orchestrator, [p for p in pages if id(p) in done], *args, **kwargs)
+
     setattr(module, RENDER_FUNCTION, phase_render)
+    setattr(provenance, PROVENANCE_FUNCTION, record_page_builds)
     try:
         yield
     finally:
         setattr(module, RENDER_FUNCTION, original)
+        setattr(provenance, PROVENANCE_FUNCTION, original_record)
 
 
 def reset_process_caches() -> None:
@@ -460,3 +476,61 @@ def link_targets(page: Any, xref_index: Mapping[str, Any]) -> list[Path]:
         if source is not None:
             found.append(Path(source))
     return found
+
+
+#: Bengal's force-directed layout of the site graph: a pure function of the graph, whose
+#: cost grows with the square of the page count (most of a hand-off at 1,000 pages).
+LAYOUT_MODULE: Final = "bengal.analysis.graph.layout"
+LAYOUT_FUNCTION: Final = "compute_force_layout"
+
+
+class _Layout(msgspec.Struct, frozen=True):
+    """The last graph layout: the digest of its input and the positions."""
+
+    key: str
+    positions: dict[str, tuple[float, float]]
+
+
+@contextlib.contextmanager
+def memoized_layout(path: Path) -> Iterator[None]:
+    """Within the block, Bengal's graph layout is reused when the graph is the same.
+
+    ``compute_force_layout(node_ids, edges, seed=, iterations=)`` is
+    deterministic (seeded, sorted input); its result for the last graph is
+    kept at *path* and returned again for an identical input, so a hand-off
+    that changed no page or link of the graph skips the layout.  Positions
+    are stored as JSON floats, which read back to the same values.
+    """
+    import hashlib
+    import importlib
+
+    module: ModuleType = importlib.import_module(LAYOUT_MODULE)
+    original = getattr(module, LAYOUT_FUNCTION)
+
+    def compute_force_layout(
+        node_ids: Any, edges: Any, *args: Any, **kwargs: Any
+    ) -> dict[str, tuple[float, float]]:
+        given = [sorted(set(map(str, node_ids))), sorted([str(s), str(t)] for s, t in edges)]
+        text = json.dumps([given, list(args), sorted(kwargs.items())], default=repr)
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        try:
+            cached = msgspec.json.decode(path.read_bytes(), type=_Layout)
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            cached = None
+        if cached is not None and cached.key == key:
+            return dict(cached.positions)
+        positions: dict[str, tuple[float, float]] = original(node_ids, edges, *args, **kwargs)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = path.with_name(path.name + ".tmp")
+            scratch.write_bytes(msgspec.json.encode(_Layout(key, dict(positions))))
+            os.replace(scratch, path)
+        except OSError:
+            pass  # a cache only
+        return positions
+
+    setattr(module, LAYOUT_FUNCTION, compute_force_layout)
+    try:
+        yield
+    finally:
+        setattr(module, LAYOUT_FUNCTION, original)
