@@ -125,3 +125,15 @@ def test_pages_below_a_symlinked_directory_are_never_stale(
     (outside / "linked.md").write_text("# Linked again\n\nsecond\n", "utf-8")
     (outside / "picture.txt").write_text("two\n", "utf-8")
     rebuild(project, caplog)
+
+
+def test_unsupported_mkdocs_names_itself_and_builds_everything(
+    project: Project, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mkdocs
+
+    monkeypatch.setattr(mkdocs, "__version__", "2.0.0")
+    project.write("docs/b.md", "# Beta\n\n[home](index.md) edited\n")
+    text = rebuild(project, caplog)
+    assert "MkDocs 2.0.0 is not supported" in text
+    assert "building everything" in text
