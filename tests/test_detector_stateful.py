@@ -91,7 +91,12 @@ def truth(root: Path) -> dict[str, bytes | None]:
 
 
 def committed_view(state_dir: Path) -> object:
-    """What a fresh load of the store says was built (stat stamps left out)."""
+    """What a fresh load of the store says was built.
+
+    Stat stamps and directory listings are left out: they are a cache of the tree that a
+    verified no-op scan may refresh in the store (git's racy refresh), not a record of
+    what was built. A plan that commits still changes the commit id.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StateWarning)  # no store yet: the empty state
         state = StateStore(state_dir).load()
