@@ -247,8 +247,13 @@ class Engine:
         """
         if self._detector.mode is not DetectionMode.STAT:
             return  # content mode checks everything anyway; directory-mtime skips files
-        floor = detection.snapshot_ns - self._detector.racy_window_ns
         files = state.files
+        if len(files) != len(detection.files):
+            # A record the scan did not see (a file outside the root no page reads any
+            # more) would be vouched for by a snapshot that never checked it: leave the
+            # refresh to the next commit, which drops such records.
+            return
+        floor = detection.snapshot_ns - self._detector.racy_window_ns
         refreshed: dict[str, FileRecord] = {}
         settled = False
         for key, record in detection.files.items():
@@ -258,7 +263,15 @@ class Engine:
             record = carry_front_matter(record, known)
             refreshed[key] = record
             settled = settled or (record.mtime_ns < floor and record.ctime_ns < floor)
-        dirs = {k: v for k, v in detection.dirs.items() if state.dirs.get(k) is not v}
+        # Directories are re-stamped only where the listing is the same: a listing that
+        # changed (an untracked entry came or went) is the next commit's to record.
+        dirs = {
+            k: v
+            for k, v in detection.dirs.items()
+            if (old := state.dirs.get(k)) is not v
+            and old is not None
+            and (old.files, old.dirs) == (v.files, v.dirs)
+        }
         settled = settled or any(v.stat[0] < floor and v.stat[3] < floor for v in dirs.values())
         if not settled:
             return  # nothing would be trusted by the next scan: not worth a write
