@@ -142,7 +142,7 @@ def add_content(
     for number in range(pages):
         directory = directories[number % len(directories)]
         # Bengal 0.5.1's doc layout fails to render dated pages (it calls ``hasattr``).
-        dated = "docs" not in directory.parts
+        dated = "docs" not in directory.relative_to(content).parts
         date = f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}" if dated else None
         body = sentence(rng, 30)
         if number % len(directories) == 3 and number >= len(directories):
