@@ -241,9 +241,10 @@ class Engine:
         bytes) gets its record re-stamped with this scan's snapshot.  Sound because
         the scan stat'ed every file after the snapshot was taken, so any later
         write gives a ctime at or after it, which the next scan sees as changed or
-        racy.  Done in memory, then persisted as a journal entry under the lock if
-        it is free and no other commit intervened; the commit id stays, since what
-        was built did not change.
+        racy.  Done in memory, then persisted under the lock if it is free and no
+        other commit intervened (a journal entry, or a new snapshot when the journal
+        is due for compaction, as after a first build where every record was racy);
+        the commit id stays, since what was built did not change.
         """
         if self._detector.mode is not DetectionMode.STAT:
             return  # content mode checks everything anyway; directory-mtime skips files
@@ -284,7 +285,7 @@ class Engine:
         try:
             with self._store.locked(wait=False):
                 if self._store.current_commit_id() == state.commit_id:
-                    self._store.save(state, append_only=True)
+                    self._store.save(state, only_if_ours=True)
         except (StateLockedError, StateWriteError):
             return  # another writer is busy, or the store is read-only: memory will do
         self._state_stamp = self._store_stamp()

@@ -560,20 +560,27 @@ class StateStore:
 
     # -- writing ------------------------------------------------------------------------
 
-    def save(self, state: State, *, append_only: bool = False) -> bool:
+    def save(self, state: State, *, only_if_ours: bool = False) -> bool:
         """Write *state* atomically; return whether it was written.
 
         If this store loaded or saved the state *state* follows (the same object,
         changed in place, or a new one built from it) and nobody else wrote since,
-        what differs is appended to the journal; anything else is written as a new
-        snapshot, unless *append_only*, in which case nothing is written.
+        what differs is appended to the journal (or, when the journal is due for
+        compaction, written as a new snapshot); anything else is written as a new
+        snapshot, unless *only_if_ours*, in which case nothing is written: a caller
+        refreshing records must never replace another writer's commit.
         """
         delta = self._delta(state)
         if delta is not None and self._append(delta):
             assert self._mark is not None
             self._make_live(state, self._mark)
             return True
-        if append_only:
+        if only_if_ours and (
+            delta is None
+            or self._mark is None
+            or self.current_commit_id() != self._mark.commit_id
+            or self._mark.commit_id != state.commit_id
+        ):
             return False
         self._write_snapshot(state)
         return True
