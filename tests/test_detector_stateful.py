@@ -32,6 +32,7 @@ from hypothesis.stateful import (
 from incrbuild import Engine, Plan, StateWarning
 from incrbuild._state import StateStore
 from incrbuild.adapters.files import FilesLoader
+from incrbuild.lowlevel import detector_of
 
 from .helpers import SECONDS, quantised_stat
 
@@ -144,7 +145,7 @@ class DetectorMachine(RuleBasedStateMachine):
                 racy_window_ns=self.racy_window_ns,
             )
         if self.quantised:
-            self.engine.detector.stat = quantised_stat
+            detector_of(self.engine).stat = quantised_stat
         self.committed: dict[str, bytes | None] = {}
         self.pending: tuple[Plan, dict[str, bytes | None]] | None = None
         self.plans = 0
@@ -464,7 +465,7 @@ class WatchedMachine(DetectorMachine):
     def _make_plan(self) -> Plan:
         events, self.events = set(self.events), set()
         plan = self.engine.plan_paths(events)
-        EXERCISED.update(partial_plans=int(plan.detection is not None and plan.detection.partial))
+        EXERCISED.update(partial_plans=int(plan.partial))
         return plan
 
 
@@ -501,7 +502,7 @@ class RelativePathsMachine(WatchedMachine):
         events, self.events = set(self.events), set()
         relative = [os.path.relpath(p) for p in events]  # as a watcher started here reports
         plan = self.engine.plan_paths(relative)
-        EXERCISED.update(partial_plans=int(plan.detection is not None and plan.detection.partial))
+        EXERCISED.update(partial_plans=int(plan.partial))
         return plan
 
 

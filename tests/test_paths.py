@@ -16,6 +16,7 @@ from incrbuild import Engine
 from incrbuild._paths import absolute
 from incrbuild.adapters.files import FilesLoader, load_site, open_engine
 from incrbuild.adapters.simple import SimplePage, assemble_site
+from incrbuild.lowlevel import state_of
 
 OLD = 1_600_000_000 * 1_000_000_000
 
@@ -108,7 +109,7 @@ class TestReadmeFlowWithRelativePaths:
         plan = engine.plan()
         engine.record_dependencies(Path("content/top.md"), [Path("templates/page.html")])
         engine.commit(plan)
-        assert engine.load_state().dependencies["top.md"] == (
+        assert state_of(engine).dependencies["top.md"] == (
             (project / "templates" / "page.html").as_posix(),
         )
 
@@ -147,8 +148,7 @@ def test_watcher_paths_are_normalised_when_reported(
     engine.commit(engine.plan())
     Path("content/top.md").write_text("---\ntitle: Top 2\n---\n")
     plan = engine.plan_paths([Path("content/top.md")])
-    assert plan.detection is not None
-    assert plan.detection.partial
+    assert plan.partial
     assert names(plan.changes.modified, project / "content") == {"top.md"}
     # Not committed: the path rolls into the next plan, still naming the same file.
     monkeypatch.chdir(project / "content" / "docs")

@@ -91,6 +91,9 @@ LOWLEVEL = [
     "State",
     "StateStore",
     "content_digest",
+    "detector_of",
+    "state_of",
+    "store_of",
 ]
 TESTING = ["FakeChangeSource", "MemoryLoader", "RecordingRule", "SyntheticSite", "generate_site"]
 
@@ -159,3 +162,165 @@ def _classes_in(hint: object) -> list[type]:
     for argument in typing.get_args(hint):
         found.extend(_classes_in(argument))
     return found
+
+
+#: Every public attribute of a Plan: what a host acts on, nothing of how it was made.
+PLAN_PUBLIC = [
+    "changes",
+    "full",
+    "output_reasons",
+    "outputs",
+    "pages",
+    "partial",
+    "reasons",
+    "removed_outputs",
+    "removed_pages",
+    "removed_terms",
+    "root",
+    "sections",
+    "stats",
+    "term_reasons",
+    "terms",
+    "why",
+]
+#: Every public attribute of an Engine: the facade (detector, store and state are private).
+ENGINE_PUBLIC = [
+    "commit",
+    "content_dir",
+    "key_for",
+    "last_commit_id",
+    "path_for",
+    "plan",
+    "plan_paths",
+    "record_dependencies",
+    "record_outputs",
+    "record_reads",
+    "registry",
+    "set_site",
+    "site",
+    "state_dir",
+    "taxonomies",
+    "tracks",
+]
+
+
+def _public_names(obj: object) -> list[str]:
+    return sorted(name for name in dir(obj) if not name.startswith("_"))
+
+
+def _made_engine_and_plan(tmp_path: object) -> tuple[incrbuild.Engine, incrbuild.Plan]:
+    from pathlib import Path
+
+    from incrbuild.adapters.simple import SimplePage, assemble_site
+
+    root = Path(str(tmp_path)) / "content"
+    root.mkdir()
+    (root / "a.md").write_text("---\ntitle: A\n---\nbody\n")
+    site = assemble_site(root, [SimplePage(root / "a.md", {"title": "A"})])
+    engine = incrbuild.Engine(site, state_dir=Path(str(tmp_path)) / "state")
+    plan = engine.plan()
+    engine.commit(plan)
+    return engine, plan
+
+
+def _forbidden_module(module: str) -> bool:
+    """A type from a private module or the low-level tier: not for the facade to return."""
+    if not module.startswith("incrbuild"):
+        return False
+    return module == "incrbuild.lowlevel" or any(
+        part.startswith("_") and part != "__init__" for part in module.split(".")
+    )
+
+
+class TestClosedFacade:
+    """Plan and Engine expose exactly the listed attributes, none of a low-level type."""
+
+    def test_plan_public_attributes_are_exactly_the_listed_ones(self, tmp_path: object) -> None:
+        """A new public attribute on Plan must be added here on purpose."""
+        _, plan = _made_engine_and_plan(tmp_path)
+        assert _public_names(plan) == PLAN_PUBLIC
+
+    def test_engine_public_attributes_are_exactly_the_listed_ones(self, tmp_path: object) -> None:
+        """A new public attribute on Engine (class or instance) must be added here on purpose."""
+        engine, _ = _made_engine_and_plan(tmp_path)
+        assert _public_names(engine) == ENGINE_PUBLIC
+
+    @pytest.mark.parametrize("which", ["plan", "engine"])
+    def test_no_public_attribute_is_of_a_private_or_lowlevel_type(
+        self, tmp_path: object, which: str
+    ) -> None:
+        """What each public attribute holds, and what each method is annotated to take and
+        return, is a public type of the top tier (values are checked as found at run time)."""
+        import inspect
+        import typing
+
+        engine, plan = _made_engine_and_plan(tmp_path)
+        obj: object = plan if which == "plan" else engine
+        lowlevel = importlib.import_module("incrbuild.lowlevel")
+        lowlevel_ids = {id(getattr(lowlevel, name)) for name in lowlevel.__all__}
+        bad = []
+        for name in _public_names(obj):
+            member = inspect.getattr_static(type(obj), name, None)
+            if callable(member) and not isinstance(member, property):
+                hints = typing.get_type_hints(member, localns=_TYPE_CHECKING_NAMES)
+                found = _classes_in(hints.get("return"))
+                for parameter, hint in hints.items():
+                    if parameter != "return":
+                        found.extend(_classes_in(hint))
+            else:
+                found = [type(getattr(obj, name))]
+                if isinstance(member, property):
+                    hints = typing.get_type_hints(member.fget, localns=_TYPE_CHECKING_NAMES)
+                    found.extend(_classes_in(hints.get("return")))
+            for cls in found:
+                if _forbidden_module(cls.__module__) and (
+                    getattr(incrbuild, cls.__name__, None) is not cls or id(cls) in lowlevel_ids
+                ):
+                    bad.append(f"{which}.{name}: {cls.__module__}.{cls.__qualname__}")
+        assert bad == []
+
+    def test_lowlevel_hands_out_what_the_engine_keeps_private(self, tmp_path: object) -> None:
+        """Tools reach the detector, store and state through incrbuild.lowlevel."""
+        from incrbuild import lowlevel
+
+        engine, _ = _made_engine_and_plan(tmp_path)
+        state = lowlevel.state_of(engine)
+        assert isinstance(state, lowlevel.State)
+        assert state.commit_id == engine.last_commit_id != ""
+        assert isinstance(lowlevel.detector_of(engine), lowlevel.ChangeDetector)
+        assert lowlevel.store_of(engine).load() == state
+        assert engine.tracks(engine.content_dir / "a.md")
+        assert not engine.tracks(engine.content_dir / "b.md")
+
+
+class TestAdaptersUsePublicNamesOnly:
+    """Host adapters use incrbuild through its public names only (issue 13)."""
+
+    @pytest.mark.parametrize("adapter", ["bengal", "mkdocs"])
+    def test_no_private_incrbuild_names(self, adapter: str) -> None:
+        """No ``incrbuild._x`` import and no ``._x`` attribute of another object."""
+        import re
+        from pathlib import Path
+
+        package = Path(incrbuild.__file__).parent / "adapters" / adapter
+        sources = sorted(package.glob("*.py"))
+        assert sources
+        found = []
+        for source in sources:
+            for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if re.search(r"\bincrbuild\._", code):
+                    found.append(f"{source.name}:{number}: {line.strip()}")
+                for match in re.finditer(r"(\w+)\._(?!_)\w", code):
+                    if match.group(1) not in _OWN_OBJECTS[adapter]:
+                        found.append(f"{source.name}:{number}: {line.strip()}")
+        assert found == []
+
+
+#: Names whose private attributes an adapter may touch: its own objects and its host's
+#: modules and objects (Bengal's and MkDocs's internals are the adapter's business,
+#: incrbuild's are not).
+_OWN_OBJECTS = {
+    "bengal": {"self", "cls", "bengal"},
+    "mkdocs": {"self", "cls", "mkdocs", "search"},
+}

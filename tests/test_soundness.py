@@ -113,15 +113,13 @@ class TestErroringFilesStayKnown:
         settle()
         bad = write(content / "docs" / "bad.md", "---\ntitle: [unclosed\n---\n")
         plan = engine.plan_paths([bad])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert bad in {p for p, _ in plan.changes.errors}
         engine.commit(plan)
         settle()
         bad.unlink()
         plan = engine.plan_paths([bad])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert plan.changes.removed == {bad}
         assert plan.removed_pages == {bad}
 
@@ -187,14 +185,12 @@ def test_a_directory_unlistable_then_readable_is_walked_by_event_plans(
     with monkeypatch.context() as patched:
         patched.setattr("incrbuild._detect.os.scandir", scandir)
         plan = engine.plan_paths([locked, locked / "one.md"])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert [p.name for p, _ in plan.changes.errors] == ["locked"]
         engine.commit(plan)
     settle()
     plan = engine.plan_paths([locked])  # e.g. the watcher's event for the chmod
-    assert plan.detection is not None
-    assert plan.detection.partial
+    assert plan.partial
     assert names(plan.changes.added, content) == {"locked/one.md"}
     assert locked / "one.md" in plan.pages
 
@@ -229,8 +225,7 @@ class TestSymbolicLinks:
         settle()
         write(content / "docs" / "good.md", "---\ntitle: Better\n---\n")
         plan = engine.plan_paths([content / "docs" / "good.md"])  # what a watcher reports
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert names(plan.changes.modified, content) == {"alias.md", "docs/good.md"}
 
     def test_a_retargeted_link_in_a_chain_is_followed_by_events(self, content: Path) -> None:
@@ -242,8 +237,7 @@ class TestSymbolicLinks:
         (content / "hop.md").unlink()
         (content / "hop.md").symlink_to(content / "docs" / "good.md")
         plan = engine.plan_paths([content / "hop.md"])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert names(plan.changes.modified, content) == {"alias.md", "hop.md"}
         engine.commit(plan)
         settle()
@@ -262,8 +256,7 @@ class TestSymbolicLinks:
         settle()
         write(shared, "---\ntitle: Edited elsewhere\n---\n")
         plan = engine.plan_paths([])  # no event arrives for it
-        assert plan.detection is not None
-        assert not plan.detection.partial
+        assert not plan.partial
         assert names(plan.changes.modified, content) == {"note.md"}
 
     def test_removing_the_directory_of_a_target_removes_the_link_in_event_plans(
@@ -277,8 +270,7 @@ class TestSymbolicLinks:
             path.unlink()
         (content / "docs").rmdir()
         plan = engine.plan_paths([content / "docs"])  # a watcher reports the directory
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert names(plan.changes.removed, content) == {
             "alias.md",
             "docs/_index.md",
@@ -293,8 +285,7 @@ class TestSymbolicLinks:
         (content / "top.md").unlink()
         write(content / "top.md" / "inner.md", "---\ntitle: Inner\n---\n")
         plan = engine.plan_paths([content / "top.md", content / "top.md" / "inner.md"])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert names(plan.changes.removed, content) == {"alias.md", "top.md"}
         assert names(plan.changes.added, content) == {"top.md/inner.md"}
 
@@ -307,8 +298,7 @@ class TestSymbolicLinks:
         (content / "top.md").unlink()
         (content / "top.md").symlink_to(content / "nowhere.md")
         plan = engine.plan_paths([content / "top.md"])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert names(plan.changes.removed, content) == {"top.md"}
 
 

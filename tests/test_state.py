@@ -16,7 +16,7 @@ import pytest
 from incrbuild import StateLockedError, StateWarning, StateWriteError
 from incrbuild._state import SCHEMA_VERSION, FileRecord, State, decode_state, encode_state
 from incrbuild.adapters.files import open_engine
-from incrbuild.lowlevel import StateStore
+from incrbuild.lowlevel import StateStore, state_of
 
 
 def sample_state(files: int = 3) -> State:
@@ -319,7 +319,7 @@ class TestJournal:
         assert 0 < journal < len(snapshot)
         state, messages = load_quietly(StateStore(tmp_path / "st"))
         assert messages == []
-        assert state == engine.load_state()
+        assert state == state_of(engine)
         assert StateStore(tmp_path / "st").current_commit_id() == state.commit_id
         assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes
 
@@ -362,7 +362,7 @@ class TestJournal:
         assert len(snapshots) > 1
         state, messages = load_quietly(StateStore(tmp_path / "st"))
         assert messages == []
-        assert state == engine.load_state()
+        assert state == state_of(engine)
 
     def test_undecodable_entry_with_a_good_checksum_is_a_corrupt_store(
         self, tmp_path: Path
@@ -446,12 +446,12 @@ class TestOddInputs:
         state, messages = load_quietly(StateStore(tmp_path / "st"))
         assert messages == []
         assert "s/" + os.fsdecode(b"caf\xe9.md") in state.files
-        assert state == engine.load_state()
+        assert state == state_of(engine)
         again = open_engine(content, state_dir=tmp_path / "st").plan()
         assert not again.changes
         odd.write_text("---\ntitle: Cafe 2\n---\nbody\n")
         engine.commit(engine.plan_paths([odd]))  # and through the journal
-        assert StateStore(tmp_path / "st").load() == engine.load_state()
+        assert StateStore(tmp_path / "st").load() == state_of(engine)
 
     def test_escaping_round_trips_every_string(self) -> None:
         """Escaped strings come back exactly, including ones that start like an escape."""
@@ -545,7 +545,7 @@ class TestRacyRefresh:
         plan = engine.plan()
         engine.record_dependencies(pages[0], [outside])
         engine.commit(plan)
-        assert outside.as_posix() in engine.load_state().files
+        assert outside.as_posix() in state_of(engine).files
         pages[0].write_text("---\ntitle: P0 again\n---\n")  # racy from here on
         plan = engine.plan()
         engine.record_dependencies(pages[0], [])
@@ -555,17 +555,17 @@ class TestRacyRefresh:
         fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         assert fresh.plan().stats.detector.racy_checks >= 1
         # No refresh: it would vouch for the outside record, which no scan checked.
-        assert fresh.load_state().snapshot_ns == snapshot
+        assert state_of(fresh).snapshot_ns == snapshot
         assert StateStore(tmp_path / "st").load().snapshot_ns == snapshot
         assert fresh.plan().stats.detector.racy_checks >= 1
         fresh.commit(fresh.plan())  # a commit drops the unseen record, then refreshes work
-        assert outside.as_posix() not in fresh.load_state().files
+        assert outside.as_posix() not in state_of(fresh).files
 
     def test_refresh_does_not_overwrite_another_writers_commit(self, tmp_path: Path) -> None:
         """A plan that would refresh, racing a commit of another engine, loses no commit."""
         pages = self.write_and_commit(tmp_path)
         slow = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
-        slow.load_state()
+        state_of(slow)
         other = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         pages[0].write_text("---\ntitle: other\n---\n")
         other.commit(other.plan())
@@ -598,7 +598,7 @@ class TestNoopWithoutSiteModel:
         assert plan.pages == frozenset()
         assert plan.stats.site_pages == 5
         assert fresh._site is None  # nothing loaded
-        before = fresh.load_state()
+        before = state_of(fresh)
         fresh.commit(plan)
         after = StateStore(tmp_path / "st").load()
         assert after.files == before.files
@@ -617,8 +617,7 @@ class TestNoopWithoutSiteModel:
         engine.commit(engine.plan())  # no-op: no site model
         pages[2].write_text("---\ntitle: P2 edited\ntags: [t0]\n---\n")
         plan = engine.plan_paths([pages[2]])
-        assert plan.detection is not None
-        assert plan.detection.partial
+        assert plan.partial
         assert plan.changes.modified == {pages[2]}
         assert pages[2] in plan.pages
         engine.commit(plan)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from incrbuild import Engine
 from incrbuild.adapters.files import open_engine
-from incrbuild.lowlevel import State
+from incrbuild.lowlevel import State, state_of
 from tests.test_recorded_reads import EDITS, Site, apply_edit, seed
 
 
@@ -66,7 +66,7 @@ def test_watched_and_scanned_commits_store_the_same_facts(
                 continue
             build(sites[0], engines[0], [roots[0] / touched[0]])
             build(sites[1], engines[1], None)
-            watched, scanned = (facts_of(engine.load_state()) for engine in engines)
+            watched, scanned = (facts_of(state_of(engine)) for engine in engines)
             assert watched == scanned, edit
             assert sites[0].outputs == sites[1].outputs
     finally:

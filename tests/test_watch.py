@@ -50,7 +50,7 @@ def next_plan(plans: object) -> Plan:
 
 
 def is_event_plan(plan: Plan) -> bool:
-    return plan.detection is not None and plan.detection.partial
+    return plan.partial
 
 
 class TestWatchSession:

@@ -141,20 +141,7 @@ class Engine:
         # committed (and after any uncommitted full plan), plan_paths() scans everything.
         self._needs_full_scan = True
 
-    # -- low-level access ------------------------------------------------------------
-
-    @property
-    def detector(self) -> ChangeDetector:
-        """The change detector (:mod:`incrbuild.lowlevel`), for tools that detect without planning.
-
-        Hosts plan through :meth:`plan` and read stored facts through rules.
-        """
-        return self._detector
-
-    @property
-    def store(self) -> StateStore:
-        """The state store (:mod:`incrbuild.lowlevel`), for tools that inspect commits."""
-        return self._store
+    # -- keys and commits ------------------------------------------------------------
 
     def key_for(self, path: Path | str) -> str:
         """The key a path is stored under: POSIX, relative to the content directory."""
@@ -164,7 +151,28 @@ class Engine:
         """The absolute path of stored key *key*."""
         return self._detector.path_for(key)
 
-        # -- the site -----------------------------------------------------------------
+    @property
+    def last_commit_id(self) -> str:
+        """The identifier of the last commit (``""`` before the first one).
+
+        It changes with every :meth:`commit`, by this engine or another process
+        sharing the state directory, so a host can tell whether what it stored
+        beside the engine's state belongs to the same build.
+        """
+        return self._load_state().commit_id
+
+    def tracks(self, path: Path | str) -> bool:
+        """Whether the state the last plan was made against holds a record of *path*'s file.
+
+        Files the change detector does not follow (below a symbolic link to a
+        directory, outside the content directory and read by no page) have none,
+        so a host must treat them as changed every time.  Costs no system call
+        once a plan was made, so a host may ask it of every file.
+        """
+        state = self._state if self._state is not None else self._load_state()
+        return self.key_for(path) in state.files
+
+    # -- the site -----------------------------------------------------------------
 
     @property
     def site(self) -> SiteLike:
@@ -191,7 +199,7 @@ class Engine:
 
     # -- state ----------------------------------------------------------------------
 
-    def load_state(self) -> State:
+    def _load_state(self) -> State:
         """Return the last committed state, re-read only if the file changed on disk."""
         stamp = self._store_stamp()
         if self._state is None or stamp != self._state_stamp:
@@ -208,7 +216,7 @@ class Engine:
     def _full_plan(self, *, relist: bool) -> Plan:
         started = time.perf_counter_ns()
         self._needs_full_scan = True
-        previous = self.load_state()
+        previous = self._load_state()
         extra = set(previous.dependents) | self._global_keys
         detection = self._detector.detect(previous, extra_keys=extra, relist=relist)
         try:

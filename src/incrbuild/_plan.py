@@ -189,17 +189,6 @@ class Plan:
         """Whether the plan checked only the paths a watcher reported, not the whole tree."""
         return self._basis is not None and self._basis.detection.partial
 
-    # Transitional: the Bengal adapter reads these until it moves to rules (issue 14).
-    @property
-    def detection(self) -> Detection | None:
-        """Deprecated, to be removed: the engine's detection behind this plan."""
-        return None if self._basis is None else self._basis.detection
-
-    @property
-    def base(self) -> State | None:
-        """Deprecated, to be removed: the state this plan was made against."""
-        return None if self._basis is None else self._basis.previous
-
     def why(self, target: Path | str) -> tuple[str, ...]:
         """Return the chain of reasons *target* (a page path, a tag or an output) is in the plan.
 

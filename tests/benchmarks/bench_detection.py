@@ -22,6 +22,7 @@ from rfc_baseline import all_sections, incremental_decision
 
 from incrbuild import DetectionMode, Engine, Plan
 from incrbuild.adapters.files import load_site
+from incrbuild.lowlevel import detector_of, state_of
 
 SIZES = [1_000, 5_000, 10_000] + ([100_000] if os.environ.get("INCRBUILD_BENCH_LONG") else [])
 MODES = list(DetectionMode)
@@ -95,14 +96,14 @@ class TestNoOp:
         benchmark.group = f"no-op detection {sized.site.pages}"
         engine = sized.engine(mode)
         sized.commit_pending(mode)
-        state = engine.load_state()
-        stats = engine.detector.detect(state).stats
+        state = state_of(engine)
+        stats = detector_of(engine).detect(state).stats
         benchmark.extra_info["syscalls"] = stats.files_stat + stats.dirs_stat + stats.dirs_listed
         benchmark.extra_info["digests"] = stats.digests
-        benchmark.extra_info["peak_mb"] = peak_mb(lambda: engine.detector.detect(state))
+        benchmark.extra_info["peak_mb"] = peak_mb(lambda: detector_of(engine).detect(state))
         store = engine.state_dir / "state.bin"
         benchmark.extra_info["store_bytes"] = store.stat().st_size
-        benchmark(engine.detector.detect, state)
+        benchmark(detector_of(engine).detect, state)
 
     @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
     def test_plan(self, benchmark, sized: SizedSite, mode: DetectionMode) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from benchsites import SETTLE_S, BenchSite, best_of
 
 from incrbuild._frontmatter import parse_front_matter
 from incrbuild.adapters.files import open_engine
+from incrbuild.lowlevel import state_of, store_of
 from incrbuild.testing import generate_site
 
 PYTHON = sys.executable
@@ -99,8 +100,8 @@ def commit_costs(site: BenchSite, rounds: int) -> dict[str, float]:
         started = time.perf_counter()
         engine.commit(plan)
         full_commits.append(time.perf_counter() - started)
-    state = engine.load_state()
-    store = engine.store
+    state = state_of(engine)
+    store = store_of(engine)
     save = best_of(lambda: store._write_snapshot(state), 3)
     return {
         "event_commit_s": statistics.median(event_commits),

@@ -32,7 +32,7 @@ from rfc_baseline import incremental_decision as baseline_decision
 from incrbuild import DetectionMode, Engine, IndexRegistry
 from incrbuild.adapters.files import load_site
 from incrbuild.adapters.simple import SimplePage, SimpleSection, SimpleSite
-from incrbuild.lowlevel import StateStore
+from incrbuild.lowlevel import StateStore, detector_of, state_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -97,11 +97,11 @@ def _measure(site: BenchSite) -> dict[str, Any]:
     row["modes"] = {}
     for mode in MODES:
         engine = site.open_engine(mode, name=f"state-{mode.value}")
-        state = engine.load_state()
-        detection = engine.detector.detect(state)
+        state = state_of(engine)
+        detection = detector_of(engine).detect(state)
         stats = detection.stats
         row["modes"][mode.value] = {
-            "noop_detect_s": best_of(lambda e=engine, s=state: e.detector.detect(s), repeats),
+            "noop_detect_s": best_of(lambda e=engine, s=state: detector_of(e).detect(s), repeats),
             "noop_plan_s": best_of(engine.plan, repeats),
             "syscalls": stats.files_stat + stats.dirs_stat + stats.dirs_listed,
             "digests": stats.digests,
@@ -204,7 +204,7 @@ def median(values: list[float] | list[int]) -> float:
 
 def _measure_store(site: BenchSite, repeats: int) -> dict[str, float]:
     engine = site.open_engine(DetectionMode.STAT, name="store")
-    state = engine.load_state()
+    state = state_of(engine)
     store = StateStore(site.workdir / "store")
     store.save(state)
     gc.collect()  # what the report's own garbage costs is not the store's figure

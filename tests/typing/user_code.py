@@ -28,7 +28,7 @@ from incrbuild import (
     WorkloadKind,
 )
 from incrbuild.adapters.simple import SimplePage, SimpleSite, assemble_site
-from incrbuild.lowlevel import State
+from incrbuild.lowlevel import State, state_of
 from incrbuild.testing import MemoryLoader, RecordingRule
 
 # -- parallel policies from a variable, keyed by strings or by kinds ------------------------
@@ -91,7 +91,7 @@ def build(content: str) -> Plan:
     assert reasons is not None
     outputs: frozenset[str] = plan.outputs
     assert outputs is not None
-    state: State = engine.load_state()
+    state: State = state_of(engine)
     assert state.commit_id is not None
     engine.commit(plan, failed=[Path("/site/content/c.md")])
     return plan

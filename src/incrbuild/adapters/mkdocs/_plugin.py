@@ -43,11 +43,7 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.plugins import BasePlugin, event_priority
 
-from incrbuild._detect import ChangeSet
-from incrbuild._engine import Engine
-from incrbuild._loading import LoadResult
-from incrbuild._plan import Plan, Reason
-from incrbuild._rules import PlanBuilder, RuleContext
+from incrbuild import ChangeSet, Engine, LoadResult, Plan, PlanBuilder, Reason, RuleContext
 from incrbuild.adapters.mkdocs._config import ConfigImpact, config_digests, config_impact
 from incrbuild.adapters.mkdocs._memory import BuildMemory, PageMemory, load_memory, save_memory
 from incrbuild.adapters.mkdocs._reads import ReadRecorder
@@ -98,6 +94,7 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
     def __init__(self) -> None:
         self._engine: Engine | None = None
         self._engine_key: tuple[Path, Path] | None = None
+        self._loader: _PageLoader | None = None
         self._build: _Build | None = None
 
     # -- lifetime ----------------------------------------------------------------------
@@ -119,7 +116,7 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
         state_dir = config_file.parent / self.config.state_dir
         key = (docs_dir, state_dir.resolve())
         if self._engine is None or self._engine_key != key:
-            loader = _PageLoader()
+            self._loader = loader = _PageLoader()
             self._engine = Engine(
                 loader=loader,
                 content_dir=docs_dir,
@@ -127,7 +124,8 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
                 rules=[MkDocsRules(lambda: self._build)],
             )
             self._engine_key = key
-        build = _Build(self._engine, config, config_file, docs_dir, state_dir)
+        assert self._loader is not None
+        build = _Build(self._engine, self._loader, config, config_file, docs_dir, state_dir)
         build.digests = config_digests(config)
         build.unsupported = _unsupported_reason(config, self)
         self._build = build
@@ -231,9 +229,16 @@ class _Build:
     """Everything one MkDocs build needs from the plugin."""
 
     def __init__(
-        self, engine: Engine, config: Any, config_file: Path, docs_dir: Path, state_dir: Path
+        self,
+        engine: Engine,
+        loader: _PageLoader,
+        config: Any,
+        config_file: Path,
+        docs_dir: Path,
+        state_dir: Path,
     ) -> None:
         self.engine = engine
+        self.loader = loader
         self.config = config
         self.config_file = config_file
         self.docs_dir = docs_dir
@@ -277,10 +282,9 @@ class _Build:
                 from mkdocs.structure.pages import Page
 
                 Page(None, file, self.config)
-        loader = self.engine._loader
-        assert isinstance(loader, _PageLoader)
+        loader = self.loader
         memory = load_memory(self.state_dir)
-        if memory is not None and self.engine.load_state().commit_id != memory.engine_commit:
+        if memory is not None and self.engine.last_commit_id != memory.engine_commit:
             memory = None
         fallback = self.unsupported
         if fallback is None and memory is None and self.dirty:
@@ -333,8 +337,7 @@ class _Build:
                 self.restored.add(uri)
                 self.recorder.conversions[uri] = set(inputs)
         self.populate = render - self.populated - self.restored
-        changed_statics = {self.engine.detector.key_for(p) for p in plan.changes.changed}
-        tracked = self.engine.load_state().files
+        changed_statics = {self.engine.key_for(p) for p in plan.changes.changed}
         self.copy = {
             f.src_uri
             for f in files
@@ -343,7 +346,7 @@ class _Build:
                 f.abs_src_path is None
                 or not _inside(Path(f.abs_src_path), self.docs_dir)
                 or f.src_uri in changed_statics
-                or f.src_uri not in tracked  # e.g. below a symlinked directory
+                or not self.engine.tracks(self.docs_dir / f.src_uri)  # e.g. below a symlink
                 or not os.path.isfile(f.abs_dest_path)
             )
         }
@@ -388,10 +391,8 @@ class _Build:
         """
         from mkdocs.commands.build import _populate_page
 
-        tracked = self.engine.load_state().files
-        key_for = self.engine.detector.key_for
         convert = {p for p in planned if p in docs}
-        convert.update(p for p in docs if key_for(p) not in tracked)
+        convert.update(p for p in docs if not self.engine.tracks(p))
         for path in sorted(convert):
             file = docs[path]
             _populate_page(file.page, self.config, self.files)
@@ -475,7 +476,7 @@ class _Build:
         save_memory(
             self.state_dir,
             BuildMemory(
-                engine_commit=self.engine.load_state().commit_id,
+                engine_commit=self.engine.last_commit_id,
                 mkdocs_version=mkdocs.__version__,
                 config=self.digests,
                 nav=nav_signature(self.nav, lambda page: page.title),

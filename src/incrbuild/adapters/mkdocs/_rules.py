@@ -25,8 +25,7 @@ from typing import Any, Protocol, final
 import attrs
 import msgspec
 
-from incrbuild._plan import Reason, ReasonKind
-from incrbuild._rules import RuleContext
+from incrbuild import Reason, ReasonKind, RuleContext
 
 __all__ = ["ConfigRule", "NavigationRule", "PageSink", "nav_signature"]
 
