@@ -38,3 +38,34 @@ def test_plain_import_loads_no_private_module_or_heavy_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("config", [None, "hugo.toml"])
+def test_a_noop_cli_plan_imports_no_parser_it_does_not_use(tmp_path, config) -> None:  # type: ignore[no-untyped-def]
+    """A fresh ``incrbuild plan`` that finds nothing changed imports no parser it does not use.
+
+    YAML, TOML and ``importlib.metadata`` (for ``--version``) cost a no-op plan, which is
+    what users run most, tens of milliseconds; each is imported when needed (a TOML site
+    configuration is read on every run, for its taxonomies).
+    """
+    content = tmp_path / "content"
+    (content / "s").mkdir(parents=True)
+    (content / "s" / "p.md").write_text("---\ntitle: P\ntags: [a]\n---\nbody\n")
+    if config is not None:
+        (tmp_path / config).write_text("[taxonomies]\ntag = 'tags'\n")
+    state = tmp_path / "state"
+    subprocess.run(
+        [sys.executable, "-m", "incrbuild", "commit", str(content), "--state-dir", str(state)],
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "import sys\n"
+        "from incrbuild._cli import main\n"
+        f"status = main(['plan', {str(content)!r}, '--state-dir', {str(state)!r}])\n"
+        "heavy = ('yaml', 'tomllib', 'importlib.metadata', 'incrbuild._frontmatter')\n"
+        "print(status, sorted(m for m in sys.modules if m in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    expected = "['tomllib']" if config == "hugo.toml" else "[]"
+    assert out.stdout.strip().splitlines()[-1] == f"0 {expected}"

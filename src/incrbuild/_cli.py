@@ -432,6 +432,19 @@ def _version() -> str:
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up when asked: ``importlib.metadata`` costs every run ~10 ms."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"incrbuild {_version()}")
+        parser.exit()
+
+
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -480,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
             "141 output closed early"
         ),
     )
-    parser.add_argument("--version", action="version", version=f"incrbuild {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     common = _common_options()
     content = _content_options()
     commands = parser.add_subparsers(dest="command", required=True)

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fastpaths import CLI_ENV
+
 SECTIONS = 1_000
 PER_SECTION = 999  # plus the section's _index.md
 
@@ -41,7 +43,9 @@ def write_tree(content: Path) -> float:
 def timed(command: list[str]) -> tuple[float, float, str, int]:
     """Wall seconds, peak RSS in MB, stdout's tail and exit status of *command*."""
     started = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, env=CLI_ENV
+    )
     wall = time.perf_counter() - started
     rss_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
     return wall, rss_mb, done.stdout[-300:], done.returncode
@@ -72,7 +76,9 @@ def measure(workdir: Path) -> dict[str, Any]:
         "    best = min(best, time.perf_counter() - t)\n"
         "print(best, len(state.files), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    out = subprocess.run([py, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [py, "-c", code], capture_output=True, text=True, check=True, env=CLI_ENV
+    ).stdout
     best, records, rss_mb = out.split()
     found.update(store_load_s=float(best), store_records=int(records))
     found["store_load_rss_mb"] = float(rss_mb)

@@ -8,12 +8,9 @@ table, Hugo indexes ``tags`` and ``categories``.  Bengal indexes ``tags``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
-
-import yaml
 
 from incrbuild._errors import SourceError
 
@@ -69,8 +66,26 @@ def _load(config: Path) -> Mapping[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise SourceError(config, f"cannot read the site configuration: {error}") from None
     try:
-        data = tomllib.loads(text) if config.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        data = _parse_toml(text) if config.suffix == ".toml" else _parse_yaml(text)
+    except ValueError as error:
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise SourceError(config, f"cannot parse the site configuration: {detail}") from None
     return data if isinstance(data, Mapping) else {}
+
+
+# The parsers are imported when a file needs one: a no-op plan should not pay for YAML.
+
+
+def _parse_toml(text: str) -> Any:
+    import tomllib  # its TOMLDecodeError is a ValueError
+
+    return tomllib.loads(text)
+
+
+def _parse_yaml(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(str(error) or type(error).__name__) from None
