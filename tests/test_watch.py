@@ -152,6 +152,34 @@ class TestWatchSession:
         source.push(content / "s0" / "p0.md")
         assert not is_event_plan(next_plan(plans))
 
+    def test_each_fallback_to_a_full_scan_says_why(self, content: Path) -> None:
+        """An event batch planned by a full scan is counted under the reason it had."""
+        source, session, _ = start(content)
+        plans = session.plans()
+        next_plan(plans)  # not committed
+        source.push(content / "s0" / "p0.md")
+        fallback = next_plan(plans)
+        assert not fallback.partial
+        assert fallback.stats.fallback == "the last full plan was not committed"
+        session.engine.commit(fallback)
+        other = open_engine(content, state_dir=content.parent / "state")
+        write(content / "s0" / "p0.md", "---\ntitle: P0\n---\nby another process\n")
+        other.commit(other.plan())
+        source.push(content / "s0" / "p0.md")
+        session.engine.commit(next_plan(plans))
+        outside = write(content.parent / "shared.md", "---\ntitle: Shared\n---\n")
+        (content / "s1" / "shared.md").symlink_to(outside)
+        source.push(content / "s1" / "shared.md")
+        session.engine.commit(next_plan(plans))
+        source.push(content / "s1" / "p1.md")
+        assert not next_plan(plans).partial
+        assert session.stats.rescans == {
+            "start-up": 1,
+            "the last full plan was not committed": 1,
+            "another process committed": 1,
+            "a symbolic link points outside the content directory": 1,
+        }
+
     def test_new_directory_is_scanned_whole(self, content: Path) -> None:
         """Files created in a new directory before any watch on it are found from its one event."""
         source, session, _ = start(content)

@@ -308,18 +308,11 @@ class Engine:
         """
         started = time.perf_counter_ns()
         previous = self._state
-        detector = self._detector
-        if not detector.links_known:
+        reason = self._event_plan_doubt(previous)
+        if reason:
             # Every symbolic link must be known to map events on its target back to it.
-            return self._full_plan(relist=True)
-        if (
-            self._needs_full_scan
-            or previous is None
-            or not previous.commit_id
-            or self._state_file_changed()
-            or not detector.links_watchable  # edits to a target elsewhere make no event
-        ):
-            return self.plan()
+            plan = self._full_plan(relist=not self._detector.links_known)
+            return attrs.evolve(plan, stats=attrs.evolve(plan.stats, fallback=reason))
         if self._loader is not None and self._site is None:
             if self._deferred is None:
                 return self.plan()
@@ -329,6 +322,21 @@ class Engine:
         checked = frozenset(self._uncommitted_paths)
         detection = self._detector.detect_paths(previous, checked, extra_keys=extra)
         return self._plan_detection(detection, previous, started, watched_paths=checked)
+
+    def _event_plan_doubt(self, previous: State | None) -> str:
+        """Why watcher events alone cannot be trusted for the next plan ("" if they can)."""
+        detector = self._detector
+        if not detector.links_known:
+            return "symbolic links not known yet (first scan)"
+        if self._needs_full_scan:
+            return "the last full plan was not committed"
+        if previous is None or not previous.commit_id:
+            return "no committed state"
+        if self._state_file_changed():
+            return "another process committed"
+        if not detector.links_watchable:
+            return "a symbolic link points outside the content directory"  # no events there
+        return ""
 
     def _state_file_changed(self) -> bool:
         return self._store_stamp() != self._state_stamp

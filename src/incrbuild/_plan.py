@@ -143,6 +143,8 @@ class PlanStats:
     """Time of the whole ``plan()`` call."""
     site_pages: int = 0
     """Pages in the site (what a full rebuild renders)."""
+    fallback: str = ""
+    """Why a plan asked for from watcher events was made by a full scan ("" if it was not)."""
 
 
 @final

@@ -240,7 +240,7 @@ class WatchSession:
                 if plan.partial:
                     self.stats.event_plans += 1
                 else:
-                    self._count_full("the last full plan was not committed")
+                    self._count_full(plan.stats.fallback or "event plan made by a full scan")
                 yield plan
 
     def close(self) -> None:
