@@ -313,6 +313,7 @@ class Engine:
             # Every symbolic link must be known to map events on its target back to it.
             plan = self._full_plan(relist=not self._detector.links_known)
             return attrs.evolve(plan, stats=attrs.evolve(plan.stats, fallback=reason))
+        assert previous is not None  # otherwise there is a reason: "no committed state"
         if self._loader is not None and self._site is None:
             if self._deferred is None:
                 return self.plan()
