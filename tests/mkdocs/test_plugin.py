@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -137,3 +138,57 @@ def test_unsupported_mkdocs_names_itself_and_builds_everything(
     text = rebuild(project, caplog)
     assert "MkDocs 2.0.0 is not supported" in text
     assert "building everything" in text
+
+
+def test_a_site_directory_put_back_from_elsewhere_is_not_trusted(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The memory describes the directory the last build wrote; a copy of an older site
+    # moved to the same path holds other outputs, whatever the sources say.
+    site = project.root.parent / "site"
+    old = project.root.parent / "old"
+    shutil.copytree(site, old, copy_function=shutil.copy2)
+    project.write("docs/b.md", "# Beta\n\n[home](index.md) edited\n")
+    rebuild(project, caplog)
+    shutil.rmtree(site)
+    old.rename(site)
+    text = rebuild(project, caplog)  # no source change: b/index.html must still be rewritten
+    assert "is not the directory the last build wrote" in text
+    assert "building everything" in text
+
+
+def test_another_site_directory_is_not_trusted(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Same sources, same state, another --site-dir holding an older build.
+    site = project.root.parent / "site"
+    other = project.root.parent / "other"
+    shutil.copytree(site, other, copy_function=shutil.copy2)
+    project.write("docs/b.md", "# Beta\n\n[home](index.md) edited\n")
+    rebuild(project, caplog)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mkdocs.plugins.incrbuild"):
+        project.build(other, plugin=True, dirty=True)
+    assert not differences(tree(other), project.truth(project.root.parent / "t"))
+    assert "building everything" in caplog.text
+
+
+@pytest.mark.parametrize("output", ["b/index.html", "picture.txt"])
+def test_an_output_deleted_or_edited_behind_the_plugins_back_is_written_again(
+    project: Project, caplog: pytest.LogCaptureFixture, output: str
+) -> None:
+    project.write("docs/picture.txt", "a picture, they say\n")
+    time.sleep(2.1)  # out of the racy window: from now on picture.txt counts as unchanged
+    rebuild(project, caplog)
+    target = project.root.parent / "site" / output
+    target.unlink()
+    assert "1 of 3 pages to render" in rebuild(project, caplog) or output == "picture.txt"
+    # Same size, other bytes: only the stamp (inode, size, mtime) tells.
+    original = target.read_bytes()
+    target.write_bytes(original.replace(b"e", b"E", 1))
+    rebuild(project, caplog)
+    replaced = target.with_name(target.name + ".new")
+    replaced.write_bytes(original.replace(b"e", b"X", 1))
+    os.utime(replaced, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns))
+    replaced.replace(target)
+    rebuild(project, caplog)

@@ -22,7 +22,7 @@ __all__ = ["MEMORY_FILE_NAME", "BuildMemory", "PageMemory", "load_memory", "save
 
 MEMORY_FILE_NAME: Final = "mkdocs.msgpack"
 #: Bumped whenever the layout or the meaning of a field changes.
-MEMORY_VERSION: Final = 1
+MEMORY_VERSION: Final = 2
 
 
 class PageMemory(msgspec.Struct, frozen=True):
@@ -50,6 +50,15 @@ class BuildMemory(msgspec.Struct):
     """By source URI (``src_uri``)."""
     outputs: list[str] = []
     """Site-relative paths the build wrote."""
+    site_dir: str = ""
+    """The site directory's resolved path at the end of the build."""
+    site_identity: tuple[int, int] | None = None
+    """Its ``(st_dev, st_ino)`` then: a directory put back from elsewhere (a copy, a
+    backup, another checkout's) at the same path is another directory, and what it
+    holds is not what this memory describes."""
+    stamps: dict[str, tuple[int, int, int]] = {}
+    """Per output (site-relative path): ``(st_ino, st_size, st_mtime_ns)`` after the
+    build, so an output changed or replaced behind the plugin's back is written again."""
 
 
 def load_memory(state_dir: Path) -> BuildMemory | None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, final
@@ -291,6 +292,8 @@ class _Build:
             fallback = "no memory of a previous build with incrbuild"
         if fallback is None and memory is not None and memory.mkdocs_version != mkdocs.__version__:
             fallback = f"MkDocs changed from {memory.mkdocs_version} to {mkdocs.__version__}"
+        if fallback is None and memory is not None and self.dirty:
+            fallback = _site_dir_doubt(memory, self.site_dir)
         impact, keys = config_impact(memory.config if memory else {}, self.digests)
         if fallback is None and memory is not None and impact is ConfigImpact.FULL:
             fallback = f"{self.config_file.name} changed ({keys})"
@@ -323,8 +326,8 @@ class _Build:
         render = set(self.populated)
         render.update(docs[p].src_uri for p in planned if p in docs)
         for file in docs.values():
-            if file.src_uri not in memory.pages or not os.path.isfile(file.abs_dest_path):
-                render.add(file.src_uri)  # never built, or its output went missing
+            if file.src_uri not in memory.pages or _output_changed(memory, file):
+                render.add(file.src_uri)  # never built, or its output changed or went missing
         self.reasons = planned
         self.render = render
         # Pages rendered again only for what they show of others keep their conversion.
@@ -347,7 +350,7 @@ class _Build:
                 or not _inside(Path(f.abs_src_path), self.docs_dir)
                 or f.src_uri in changed_statics
                 or not self.engine.tracks(self.docs_dir / f.src_uri)  # e.g. below a symlink
-                or not os.path.isfile(f.abs_dest_path)
+                or _output_changed(memory, f)
             )
         }
         self.full = False
@@ -467,6 +470,12 @@ class _Build:
                     entries.extend(dict(e) for e in remembered.search)
             search._entries = entries
         outputs = sorted(_outputs(files))
+        stamps: dict[str, tuple[int, int, int]] = {}
+        for uri in outputs:
+            stamp = _stamp(self.site_dir.joinpath(*uri.split("/")))
+            if stamp is not None:
+                stamps[uri] = stamp
+        site_path, site_identity = _site_identity(self.site_dir)
         if self.dirty and memory is not None:
             _delete_stale(self.site_dir, set(memory.outputs) - set(outputs))
         for page in self.rendered:
@@ -482,6 +491,9 @@ class _Build:
                 nav=nav_signature(self.nav, lambda page: page.title),
                 pages=pages,
                 outputs=outputs,
+                site_dir=site_path,
+                site_identity=site_identity,
+                stamps=stamps,
             ),
         )
 
@@ -597,6 +609,47 @@ def _outputs(files: Any) -> Iterator[str]:
     for file in files:
         if file.inclusion.is_included():
             yield file.dest_uri
+
+
+def _site_identity(site_dir: Path) -> tuple[str, tuple[int, int] | None]:
+    """The site directory's resolved path and ``(st_dev, st_ino)`` (``None`` if missing)."""
+    try:
+        status = os.stat(site_dir)
+    except OSError:
+        return str(site_dir.resolve()), None
+    return str(site_dir.resolve()), (status.st_dev, status.st_ino)
+
+
+def _site_dir_doubt(memory: BuildMemory, site_dir: Path) -> str | None:
+    """Why the site directory may not hold what *memory* says the last build wrote."""
+    path, identity = _site_identity(site_dir)
+    if not memory.site_dir or memory.site_identity is None:
+        return "the last build recorded no site directory"
+    if memory.site_dir != path:
+        return f"the site directory is {path}, the last build wrote {memory.site_dir}"
+    if identity != memory.site_identity:
+        return (
+            f"the site directory {path} is not the directory the last build wrote "
+            "(replaced, or put back from elsewhere)"
+        )
+    return None
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """``(st_ino, st_size, st_mtime_ns)`` of a regular file, ``None`` for anything else."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _output_changed(memory: BuildMemory, file: Any) -> bool:
+    """Whether *file*'s output is missing or not the one the last build left."""
+    stamp = _stamp(Path(file.abs_dest_path))
+    return stamp is None or memory.stamps.get(file.dest_uri) != stamp
 
 
 def _delete_stale(site_dir: Path, stale: set[str]) -> None:
