@@ -150,7 +150,12 @@ class TestTiers:
 
 
 #: Names public modules import only for type checkers.
-_TYPE_CHECKING_NAMES = {"Executor": __import__("concurrent.futures").futures.Executor}
+_TYPE_CHECKING_NAMES = {
+    "Executor": __import__("concurrent.futures").futures.Executor,
+    # The engine imports these when first needed (a no-op plan needs neither).
+    "IndexRegistry": importlib.import_module("incrbuild._registry").IndexRegistry,
+    "Rule": importlib.import_module("incrbuild._rules").Rule,
+}
 
 
 def _classes_in(hint: object) -> list[type]:

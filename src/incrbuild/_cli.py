@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
 import threading
-import traceback
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -327,6 +325,8 @@ def _cmd_plan(args: argparse.Namespace, console: _Console) -> int:
         plan = engine.plan()
     root = engine.content_dir
     if args.json:
+        import json  # only here: the plain output does not pay its import
+
         json.dump(plan_as_json(plan, root, reasons=True), console.out, indent=2)
         print(file=console.out)
     else:
@@ -570,6 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERRUPTED
         except Exception as error:
             if os.environ.get("INCRBUILD_TRACEBACK"):
+                import traceback
+
                 traceback.print_exc()
             console.problem(
                 f"internal error: {type(error).__name__}: {error} "

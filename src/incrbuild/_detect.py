@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import enum
-import hashlib
 import os
 import stat as stat_module
 import time
@@ -37,6 +36,7 @@ from incrbuild._paths import absolute
 from incrbuild._state import DirRecord, FileRecord, State, StatTuple
 
 if TYPE_CHECKING:
+    import hashlib
     from concurrent.futures import Executor
 
 __all__ = [
@@ -83,6 +83,8 @@ def default_ignore(name: str) -> bool:
 
 def content_digest(path: str | Path) -> bytes:
     """Return the 128-bit BLAKE2b digest of a file's bytes."""
+    import hashlib  # not at import time: a no-op plan hashes nothing
+
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, _new_hash).digest()
 
@@ -98,7 +100,16 @@ def unchecked_record(known: FileRecord | None) -> FileRecord:
 
 
 def _new_hash() -> hashlib.blake2b:
+    import hashlib
+
     return hashlib.blake2b(digest_size=_DIGEST_SIZE)
+
+
+def _bytes_digest(data: bytes) -> bytes:
+    """The digest :func:`content_digest` gives a file holding *data*."""
+    digest = _new_hash()
+    digest.update(data)
+    return digest.digest()
 
 
 @final
@@ -805,7 +816,7 @@ class ChangeDetector:
             else:
                 with open(where, "rb") as handle:
                     data = handle.read()
-                digest = hashlib.blake2b(data, digest_size=_DIGEST_SIZE).digest()
+                digest = _bytes_digest(data)
         except FileNotFoundError:
             return
         except OSError as error:

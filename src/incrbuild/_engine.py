@@ -22,13 +22,10 @@ from incrbuild._detect import (
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
 from incrbuild._loading import SiteLoader
-from incrbuild._metadata import normalise_metadata
+from incrbuild._metadata import DEFAULT_TAXONOMIES, normalise_metadata
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
-from incrbuild._planner import Planner
 from incrbuild._reads import encode_reads, invert_reads
-from incrbuild._registry import DEFAULT_TAXONOMIES, IndexRegistry
-from incrbuild._rules import Rule
 from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
 from incrbuild._transitions import (
     Recorded,
@@ -45,6 +42,10 @@ from incrbuild.protocols import PageLike, SiteLike, is_generated
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from incrbuild._planner import Planner
+    from incrbuild._registry import IndexRegistry
+    from incrbuild._rules import Rule
 
 __all__ = ["DEFAULT_STATE_DIR_NAME", "Engine"]
 
@@ -113,19 +114,15 @@ class Engine:
             stat_executor=stat_executor,
             **detector_options,
         )
-        self._planner = Planner(
-            key_for=self._detector.key_for,
-            path_for=self._detector.path_for,
-            navigation=navigation,
-            rules=rules,
-        )
+        # The planner and the indexes are made when first needed: a no-op plan needs
+        # neither, and a fresh ``incrbuild plan`` process then skips their imports.
+        self._planner_options = (navigation, tuple(rules))
+        self._planner_made: Planner | None = None
         self._site = site
         self._loader = loader
         # Front-matter keys whose values are terms with pages of their own (Hugo: categories).
         self.taxonomies = tuple(taxonomies)
-        self._registry: IndexRegistry | None = (
-            None if site is None else IndexRegistry(site, taxonomies=self.taxonomies)
-        )
+        self._registry: IndexRegistry | None = None
         self._global_keys = frozenset(self._detector.key_for(p) for p in global_inputs)
         self._state: State | None = None
         # The detection and state of a no-op plan that skipped loading the site model.
@@ -187,12 +184,30 @@ class Engine:
     def registry(self) -> IndexRegistry:
         """The shared index registry of the current site."""
         if self._registry is None:
+            from incrbuild._registry import IndexRegistry
+
             self._registry = IndexRegistry(self.site, taxonomies=self.taxonomies)
         return self._registry
+
+    @property
+    def _planner(self) -> Planner:
+        if self._planner_made is None:
+            from incrbuild._planner import Planner
+
+            navigation, rules = self._planner_options
+            self._planner_made = Planner(
+                key_for=self._detector.key_for,
+                path_for=self._detector.path_for,
+                navigation=navigation,
+                rules=rules,
+            )
+        return self._planner_made
 
     def set_site(self, site: SiteLike) -> None:
         """Replace the site after the host re-discovered it; the registry starts afresh."""
         require_absolute(site.root_path, "the site's root_path")
+        from incrbuild._registry import IndexRegistry
+
         self._site = site
         self._registry = IndexRegistry(site, taxonomies=self.taxonomies)
         self._deferred = None

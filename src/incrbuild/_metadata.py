@@ -15,6 +15,7 @@ from typing import Any, Final
 import msgspec
 
 __all__ = [
+    "DEFAULT_TAXONOMIES",
     "INDEX_NAME",
     "LISTING_KEYS",
     "NAVIGATION_KEYS",
@@ -27,6 +28,8 @@ __all__ = [
     "view",
 ]
 
+#: The taxonomies indexed when the host names none: front matter ``tags``.
+DEFAULT_TAXONOMIES: tuple[str, ...] = ("tags",)
 #: The file name that makes a page its directory's section index.
 INDEX_NAME: Final = "_index.md"
 #: Front matter keys that change how a page appears in section and tag listings.

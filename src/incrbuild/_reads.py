@@ -21,16 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
-from incrbuild._builtin_rules import effective_tags
 from incrbuild._metadata import cascade_of, changed_keys
 from incrbuild._plan import Reason, ReasonKind
-from incrbuild._registry import tags_from_metadata
-from incrbuild._rules import PlanBuilder, RuleContext, previous_state
 from incrbuild.protocols import is_generated
+
+if TYPE_CHECKING:
+    # The rule's machinery: imported when the rule runs, so that the engine, which
+    # needs only this module's table helpers, does not load the planner for a no-op plan.
+    from incrbuild._rules import PlanBuilder, RuleContext
 
 __all__ = [
     "CONTENT_KEY",
@@ -100,6 +102,8 @@ class RecordedReadsRule:
         """Plan each reader that showed a changed key of a changed page or collection member."""
         if context.full:
             return
+        from incrbuild._rules import previous_state
+
         state = previous_state(context)
         if not state.readers:
             return
@@ -159,6 +163,8 @@ class RecordedReadsRule:
 
 
 def _tags_in(cascade: Mapping[str, object]) -> frozenset[str]:
+    from incrbuild._registry import tags_from_metadata
+
     return tags_from_metadata(cascade)
 
 
@@ -173,6 +179,8 @@ def _collections(
         return frozenset()
     directory = context.key_for(path.parent) if path.parent != context.root else ""
     names = {"pages", f"section:{directory}"}
+    from incrbuild._builtin_rules import effective_tags
+
     tags = effective_tags(path, metadata, context.registry)
     if tags:
         names.add("taxonomy:tags")

@@ -16,6 +16,7 @@ from typing import Any, final
 
 import attrs
 
+from incrbuild._metadata import DEFAULT_TAXONOMIES
 from incrbuild._paths import require_absolute
 from incrbuild.protocols import PageLike, SectionLike, SiteLike, is_generated, toc_items_of
 
@@ -50,8 +51,6 @@ class RegistryStats:
 
 
 _TAGS = "tags"
-#: The taxonomies indexed when the host names none: front matter ``tags``.
-DEFAULT_TAXONOMIES: tuple[str, ...] = (_TAGS,)
 _INDEX_NAME = "_index.md"
 
 

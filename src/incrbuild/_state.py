@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import struct
 import sys
-import tempfile
 import time
 import warnings
 import zlib
@@ -656,8 +654,10 @@ class StateStore:
 
     def _write_snapshot(self, state: State) -> None:
         """Write *state* as a new snapshot: temp file, fsync, rename, fsync of the directory."""
-        token = secrets.token_bytes(8)
+        token = os.urandom(8)
         data = encode_state(state, token)
+        import tempfile  # only writers need it: a no-op plan does not pay its import
+
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             fd, temp_name = tempfile.mkstemp(
@@ -736,7 +736,7 @@ def remove_stale_temporaries(state_dir: Path) -> int:
 
 def new_commit_id() -> str:
     """Return a fresh random token identifying one commit."""
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()  # what secrets.token_hex does, without its import
 
 
 def _fsync_directory(directory: Path) -> None:

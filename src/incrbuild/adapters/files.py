@@ -11,7 +11,7 @@ import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
@@ -20,7 +20,10 @@ from incrbuild._engine import Engine
 from incrbuild._errors import SourceError
 from incrbuild._loading import LoadResult
 from incrbuild._paths import absolute
-from incrbuild.adapters.simple import SimplePage, SimpleSite, SiteEdit, assemble_site
+
+if TYPE_CHECKING:
+    # The site model is imported when a site is built: a no-op plan builds none.
+    from incrbuild.adapters.simple import SimplePage, SimpleSite, SiteEdit
 
 __all__ = [
     "PAGE_SUFFIXES",
@@ -124,6 +127,8 @@ def load_site(
     read from disk): this is how a warm build reads only what changed.
     *read* replaces the default reader, e.g. to count reads.
     """
+    from incrbuild.adapters.simple import SimplePage, assemble_site
+
     root = absolute(content_dir)  # paths in the site are absolute, whatever the cwd later
     if not root.is_dir():
         raise SourceError(root, "content directory does not exist")
@@ -248,6 +253,8 @@ class FilesLoader:
                     edit = site.remove_page(path)
                     if edit is not None:
                         removed.append(edit)
+                from incrbuild.adapters.simple import SimplePage
+
                 refreshed, added = [], []
                 for path in sorted(stale):
                     page = by_path.get(path)
