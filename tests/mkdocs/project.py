@@ -84,26 +84,37 @@ class Project:
 
     # -- building --------------------------------------------------------------------
 
-    def build(self, site_dir: Path, *, plugin: bool, dirty: bool) -> None:
-        """Build into *site_dir* in process, as ``mkdocs build [--dirty]`` would."""
+    def build(
+        self,
+        site_dir: Path,
+        *,
+        plugin: bool,
+        dirty: bool,
+        serve_url: str | None = None,
+        **settings: Any,
+    ) -> None:
+        """Build into *site_dir* in process, as ``mkdocs build [--dirty]`` would
+        (*settings* override ``mkdocs.yml``; *serve_url* builds as ``serve`` does)."""
         from mkdocs.commands.build import build
         from mkdocs.config import load_config
 
-        overrides: dict[str, Any] = {"site_dir": str(site_dir)}
+        overrides: dict[str, Any] = {"site_dir": str(site_dir), **settings}
         if not plugin:
             overrides["plugins"] = [p for p in self.config["plugins"] if p != "incrbuild"]
         with _quiet(), _build_date():
             config = load_config(str(self.root / "mkdocs.yml"), **overrides)
             config.plugins.on_startup(command="build", dirty=dirty)
             try:
-                build(config, dirty=dirty)
+                build(config, dirty=dirty, serve_url=serve_url)
             finally:
                 config.plugins.on_shutdown()
 
-    def truth(self, site_dir: Path) -> dict[str, bytes]:
+    def truth(
+        self, site_dir: Path, *, serve_url: str | None = None, **settings: Any
+    ) -> dict[str, bytes]:
         """A clean build without the plugin into a fresh *site_dir*: the oracle."""
         shutil.rmtree(site_dir, ignore_errors=True)
-        self.build(site_dir, plugin=False, dirty=False)
+        self.build(site_dir, plugin=False, dirty=False, serve_url=serve_url, **settings)
         return tree(site_dir)
 
 

@@ -50,6 +50,7 @@ from incrbuild.adapters.mkdocs._memory import BuildMemory, PageMemory, load_memo
 from incrbuild.adapters.mkdocs._reads import ReadRecorder
 from incrbuild.adapters.mkdocs._renders import RenderCache, own_title
 from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, PageSink, nav_signature
+from incrbuild.adapters.mkdocs._serve import make_rebuilds_incremental
 from incrbuild.adapters.simple import SimplePage, SimpleSite
 
 __all__ = ["SUPPORTED_MKDOCS", "IncrbuildPlugin", "IncrbuildPluginConfig", "MkDocsRules"]
@@ -97,11 +98,27 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
         self._engine_key: tuple[Path, Path] | None = None
         self._loader: _PageLoader | None = None
         self._build: _Build | None = None
+        self._startup_dirty = False
+        self._serving = False
 
     # -- lifetime ----------------------------------------------------------------------
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
-        """Defined so that ``mkdocs serve`` keeps this instance (and its engine) across rebuilds."""
+        """Defined so that ``mkdocs serve`` keeps this instance (and its engine) across
+        rebuilds; remembers whether ``--dirty`` was asked for."""
+        self._startup_dirty = dirty
+        # `serve` (not `serve --clean`, which starts as "build") also builds draft pages.
+        self._serving = command == "serve"
+
+    @event_priority(-100)
+    def on_serve(self, server: Any, *, config: Any, builder: Any) -> Any:
+        """Without ``--dirty``, make ``serve``'s rebuilds after the first build incremental."""
+        if not self._startup_dirty:
+            if make_rebuilds_incremental(server, builder):
+                log.info("incrbuild: rebuilds after this one are incremental")
+            else:
+                log.info("incrbuild: mkdocs serve's builder is not the expected one; full rebuilds")
+        return server
 
     def on_shutdown(self) -> None:
         """Forget the engine at the end of ``mkdocs serve``."""
@@ -127,6 +144,7 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
             self._engine_key = key
         assert self._loader is not None
         build = _Build(self._engine, self._loader, config, config_file, docs_dir, state_dir)
+        build.serving = self._serving
         build.digests = config_digests(config)
         build.unsupported = _unsupported_reason(config, self)
         self._build = build
@@ -272,6 +290,7 @@ class _Build:
         self.impact_keys = ""
         self.incremental = False
         self.rules_ran = False
+        self.serving = False
 
     # -- planning ----------------------------------------------------------------------
 
@@ -294,6 +313,14 @@ class _Build:
             fallback = f"MkDocs changed from {memory.mkdocs_version} to {mkdocs.__version__}"
         if fallback is None and memory is not None and self.dirty:
             fallback = _site_dir_doubt(memory, self.site_dir)
+        if fallback is None and self.dirty and self.serving:
+            drafts = [
+                f.src_uri for f in files if f.inclusion.is_excluded() and f.inclusion.is_in_serve()
+            ]
+            if drafts:
+                # serve renders them (outside the nav, with it) and indexes them; the plugin
+                # plans included pages only.
+                fallback = f"draft pages ({drafts[0]}, ...) are built by serve and not planned"
         impact, keys = config_impact(memory.config if memory else {}, self.digests)
         if fallback is None and memory is not None and impact is ConfigImpact.FULL:
             fallback = f"{self.config_file.name} changed ({keys})"
