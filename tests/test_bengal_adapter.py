@@ -42,6 +42,7 @@ from incrbuild.adapters.bengal import (
     require_bengal,
 )
 from incrbuild.adapters.bengal import _handoff as handoff
+from incrbuild.adapters.bengal._driving import site_reads
 from incrbuild.adapters.bengal._handoff import RenderSelection
 from incrbuild.adapters.files import read_page
 
@@ -939,3 +940,23 @@ class TestManifestRules:
         assert any("iterates" in why for why in plan.why(reader))
         engine.commit(plan)
         assert reader not in engine.plan().pages  # nothing changed since
+
+    def test_site_reads_replan_a_reader_on_any_page_change(self, tmp_path: Path) -> None:
+        """A page whose render asked the site for an index is replanned by its recorded reads."""
+        root = make_project(tmp_path)
+        engine = self.engine(root, tmp_path / "manifest.json")
+        reader = root / "content" / "about.md"
+        asked = handoff.RenderReads(frozenset(), frozenset(), frozenset({"indexes"}))
+        assert site_reads(asked) == {"pages": {"*"}}
+        assert site_reads(handoff.RenderReads(frozenset(), frozenset())) == {}
+        engine.record_reads(reader, collections=site_reads(asked))
+        engine.commit(engine.plan())
+        path = root / "content" / "docs" / "guide" / "deep" / "x.md"
+        path.write_text(path.read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
+        plan = engine.plan()
+        assert reader in plan.pages
+        assert plan.why(reader)[0].endswith("(content in pages)")
+        engine.commit(plan)
+        path.unlink()
+        engine.set_site(BengalSite(discover(root)))  # as BengalProject.plan() rediscovers
+        assert reader in engine.plan().pages  # a page gone: the collection lost a member

@@ -263,3 +263,19 @@ class TestRecordedReads:
             AUTHORS,
             FEATURED,
         }
+
+    def test_any_key_replans_on_every_member_change(self, built: tuple[Site, Engine]) -> None:
+        """``"*"``: a reader that iterated a collection, fields not known, moves on any change."""
+        site, engine = built
+        root = site.root
+        engine.record_reads(root / TOPICS, collections={"pages": {"*"}})
+        engine.record_reads(root / DIGEST, collections={"pages": {"title"}})
+        engine.commit(engine.plan())
+        write_page(root, "blog/p1.md", title="P1", author="ann", body="body 1, longer")
+        plan = engine.plan()
+        planned = {p.relative_to(root).as_posix() for p in plan.pages}
+        assert TOPICS in planned, plan.why(root / TOPICS)
+        assert plan.why(root / TOPICS)[0] == (
+            "shows something of blog/p1.md, which changed (content in pages)"
+        )
+        assert DIGEST not in planned  # it showed titles only

@@ -468,12 +468,13 @@ class Engine:
         (``"content"``: the body or summary).  *collections* maps the collections
         it iterated to the keys shown of each member: ``"pages"``,
         ``"section:<dir relative to the content root, POSIX>"``, ``"tag:<term>"``,
-        ``"taxonomy:tags"``.  The page is replanned when one of those keys of
-        such a page changes, the page comes or goes, or a collection gains or
-        loses a member.  Replaces the page's earlier reads; stored at
-        :meth:`commit` for pages with a source file (a page the host generates
-        has no stored facts: plan it with a :class:`~incrbuild.Rule`).  Safe to
-        call from several rendering threads.
+        ``"taxonomy:tags"``; the key ``"*"`` stands for every key (for a host that
+        learns what a render iterated, not which fields it showed).  The page is
+        replanned when one of those keys of such a page changes, the page comes
+        or goes, or a collection gains or loses a member.  Replaces the page's
+        earlier reads; stored at :meth:`commit` for pages with a source file (a
+        page the host generates has no stored facts: plan it with a
+        :class:`~incrbuild.Rule`).  Safe to call from several rendering threads.
         """
         key = self._page_key(page)
         key_for = self._detector.key_for

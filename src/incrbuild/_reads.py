@@ -10,6 +10,10 @@ collections it iterated, with the keys it showed of each member:
 - ``"tag:<term>"``: the pages with that tag;
 - ``"taxonomy:tags"``: every tagged page (a tag cloud, an all-terms page).
 
+The key ``"*"`` (:data:`ANY_KEY`) stands for every key: a host that learns
+which collections a render iterated but not which fields it showed of their
+members records it, and the reader is replanned on any change of a member.
+
 At commit the reads are stored per reader, with an inverse index, so that
 :class:`RecordedReadsRule` replans a reader, in time proportional to what
 changed, when a page it showed changes one of the shown keys, comes or goes,
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from incrbuild._rules import PlanBuilder, RuleContext
 
 __all__ = [
+    "ANY_KEY",
     "CONTENT_KEY",
     "RecordedReadsRule",
     "collection_target",
@@ -47,6 +52,8 @@ __all__ = [
 
 #: The key that stands for a page's body (or summary) in recorded reads.
 CONTENT_KEY: Final = "content"
+#: The key that stands for every key (the render showed members' fields not known which).
+ANY_KEY: Final = "*"
 _PAGE: Final = "page:"
 _COLLECTION: Final = "collection:"
 
@@ -214,7 +221,7 @@ class _Checker:
             if decoded is None:
                 decoded = self._decoded[user] = decode_reads(self._reads.get(user, ()))
             keys = decoded.get(target, frozenset())
-            hit = keys & shown
+            hit = shown if ANY_KEY in keys else keys & shown
             if not (membership or hit):
                 continue
             path = self._context.path_for(user)

@@ -252,9 +252,12 @@ def apply_edit(name: str, content: Path) -> None:
         write(root / "templates" / "partials" / "tag-nav.html", changed)
     elif name == "data file":
         authors = root / "data" / "authors.yml"
-        authors.write_text(
-            authors.read_text("utf-8").replace("Chief Napping", "Chief Nap"), "utf-8"
-        )
+        if authors.exists():
+            text = authors.read_text("utf-8").replace("Chief Napping", "Chief Nap")
+        else:
+            # Templates without an author registry (portfolio): the authors page gains a card.
+            text = "kida:\n  name: Kida\n  title: Chief Nap Officer\n"
+        write(authors, text)
     elif name == "css asset":
         # The project's own copy of the theme's stylesheets (Bengal bundles style.css from the
         # tree it finds it in), with one token changed.

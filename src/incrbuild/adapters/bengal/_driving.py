@@ -39,6 +39,7 @@ __all__ = [
     "global_inputs",
     "load_site",
     "require_bengal",
+    "site_reads",
 ]
 
 #: The Bengal release this adapter is verified against (what ``pip install`` should ask for).
@@ -96,31 +97,49 @@ def global_inputs(project_root: Path | str, *, templates: bool = True) -> tuple[
     return tuple(found)
 
 
-def _aggregates(rendered: list[Any], reads: dict[Path, RenderReads]) -> tuple[set[str], bool]:
-    """Rendered source pages that iterated a site-wide collection; whether a generated one did."""
-    sources: set[str] = set()
-    generated = False
-    for page in rendered:
-        found = reads.get(Path(page.source_path))
-        if found is None or not found.collections:
-            continue
-        if is_virtual(page):
-            generated = True
-        else:
-            sources.add(str(page.source_path))
-    return sources, generated
+#: Every key: Bengal reports the site-wide collections a render asked for, not the fields
+#: its templates then read of the members (on Bengal's own page objects).
+_ANY_KEY: Final = "*"
+
+
+def site_reads(found: RenderReads | None) -> dict[str, set[str]]:
+    """The collections a source page's render read, as :meth:`Engine.record_reads` takes them.
+
+    Every site-wide collection Bengal hands a template (all pages, regular or
+    generated, its query indexes such as ``site.indexes.author``, taxonomies,
+    authors) is made of, or derived from, the site's pages: the reader iterated
+    ``"pages"``, and any key of any member may show (``"*"``).  Empty when the
+    render asked for none (its earlier reads are then replaced by nothing).
+    """
+    if found is None or not found.collections:
+        return {}
+    return {"pages": {_ANY_KEY}}
+
+
+def _generated_aggregate(rendered: list[Any], reads: dict[Path, RenderReads]) -> bool:
+    """Whether a generated page's render iterated a site-wide collection."""
+    return any(
+        is_virtual(page)
+        and (found := reads.get(Path(page.source_path))) is not None
+        and bool(found.collections)
+        for page in rendered
+    )
 
 
 @final
 @attrs.frozen
 class AggregatePages:
-    """A rule: pages whose render iterated the site's pages show something of every page.
+    """A rule: generated pages whose render iterated the site's pages show every page.
 
-    An authors page with post counts, an archive, any page whose templates asked
-    the site for all its pages, its indexes or taxonomies (learned at render
-    time, kept in the hand-off's output manifest) is planned whenever a page was
-    added, removed or changed.  Which keys such a page shows is not learned
-    (Bengal reports the collection, not the fields read), so any change counts.
+    Source pages that iterated a site-wide collection (an authors page with post
+    counts, an archive) are planned by the engine from their recorded reads
+    (:func:`site_reads`).  Generated pages (tag pages, archives) have no stored
+    facts in the engine, so whether one of them iterated the site's pages is kept
+    in the hand-off's output manifest; then every term, listing and the all-tags
+    page is planned whenever a page was added, removed or changed.  The
+    manifest's ``aggregates`` are source pages recorded so by an earlier version
+    of the adapter, before reads were recorded: planned the same way until
+    they are rendered again.
     """
 
     manifest_path: Path
@@ -306,11 +325,14 @@ class BengalProject:
         errors = len(getattr(stats, "template_errors", None) or ())
         if commit and not errors:
             used = self._record_reads(site, rendered, reads)
-            aggregates, generated_aggregate = _aggregates(rendered, reads)
+            generated_aggregate = _generated_aggregate(rendered, reads)
+            aggregates: set[str] = set()
+            if previous is not None:
+                # Earlier versions' aggregates: kept until rendered (their reads recorded).
+                again = {str(page.source_path) for page in rendered}
+                aggregates = {p for p in previous.aggregates if p not in again}
             if previous is not None and not plan.plan.full:
                 used |= set(previous.generated_templates)
-                again = {str(page.source_path) for page in rendered}
-                aggregates |= {p for p in previous.aggregates if p not in again}
                 generated_aggregate = generated_aggregate or previous.generated_aggregates
             stamps = {path: file_stamp(path) for path in sorted(used)}
             manifest = attrs.evolve(
@@ -341,7 +363,8 @@ class BengalProject:
 
         A source page depends on the template files it rendered with, on the
         project override each of their names would resolve to (so a new
-        override reaches it), and on the pages its ``[[...]]`` links show.
+        override reaches it), on the pages its ``[[...]]`` links show, and on
+        the site-wide collections its templates iterated (:func:`site_reads`).
         Generated pages are not the engine's: their templates are kept in the
         output manifest (:meth:`plan` replans them all when one changes).
         """
@@ -359,6 +382,7 @@ class BengalProject:
                 continue
             files.update(link_targets(page, xref))
             self.engine.record_dependencies(Path(page.source_path), files)
+            self.engine.record_reads(Path(page.source_path), collections=site_reads(found))
         return generated
 
     def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
