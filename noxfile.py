@@ -101,8 +101,10 @@ def mkdocs(session: nox.Session) -> None:
     """Install MkDocs 1.6 and run the plugin's oracle tests with many more examples."""
     # The pin is the `mkdocs` extra's; a failed install fails the session (no skip).
     session.install("-e", ".[test,mkdocs]")
-    session.run("python", "-c", "import mkdocs, pymdownx, incrbuild.adapters.mkdocs")
+    session.run("python", "-c", "import mkdocs, pymdownx, material, incrbuild.adapters.mkdocs")
     session.env["INCRBUILD_REQUIRE_MKDOCS"] = "1"  # a missing MkDocs fails, never skips
     session.env.setdefault("INCRBUILD_MKDOCS_EXAMPLES", "30")
     session.env.setdefault("INCRBUILD_MKDOCS_STEPS", "10")
+    session.env.setdefault("INCRBUILD_MATERIAL_EXAMPLES", "15")
+    session.env.setdefault("INCRBUILD_MATERIAL_STEPS", "8")
     session.run("pytest", "tests/mkdocs", *session.posargs)

@@ -192,3 +192,54 @@ def test_an_output_deleted_or_edited_behind_the_plugins_back_is_written_again(
     os.utime(replaced, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns))
     replaced.replace(target)
     rebuild(project, caplog)
+
+
+def _material_project(root: Path, plugins: list[object]) -> Project:
+    if os.environ.get("INCRBUILD_REQUIRE_MKDOCS"):
+        import material  # noqa: F401  (the test extra installs it: an error, not a skip)
+    else:
+        pytest.importorskip("material")
+    project = Project(root)
+    project.config["theme"] = {"name": "material", "features": ["navigation.footer"]}
+    project.config["plugins"] = plugins
+    project.write_config()
+    project.write("docs/index.md", "# Home\n\nhello\n")
+    project.write("docs/a.md", "---\nicon: material/star\n---\n\n# Alpha\n\n## One\n")
+    project.write("docs/b.md", "# Beta\n\n[home](index.md)\n")
+    project.build(root.parent / "site", plugin=True, dirty=False)
+    time.sleep(2.1)  # out of the racy window (see the fixture above)
+    project.build(root.parent / "site", plugin=True, dirty=True)
+    return project
+
+
+def test_material_search_is_known_a_body_edit_renders_that_page_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = _material_project(tmp_path / "project", ["search", "incrbuild"])
+    project.write("docs/b.md", "# Beta\n\n[home](index.md) and more\n")
+    assert "1 of 3 pages to render" in rebuild(project, caplog)
+    # Material's nav shows a page's icon: an icon edit reaches every page.
+    project.write("docs/a.md", "---\nicon: material/home\n---\n\n# Alpha\n\n## One\n")
+    assert "3 of 3 pages to render" in rebuild(project, caplog)
+
+
+@pytest.mark.parametrize(
+    ("plugins", "named"),
+    [
+        (["search", "tags", "incrbuild"], "'material/tags'"),
+        (["search", "privacy", "incrbuild"], "'material/privacy'"),
+        (["search", "meta", "incrbuild"], "'material/meta'"),
+        (
+            ["search", {"group": {"enabled": True, "plugins": ["tags"]}}, "incrbuild"],
+            "tags",
+        ),
+    ],
+)
+def test_unsupported_material_plugins_name_themselves_and_build_everything(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, plugins: list[object], named: str
+) -> None:
+    project = _material_project(tmp_path / "project", plugins)
+    project.write("docs/b.md", "# Beta\n\n[home](index.md) edited\n")
+    text = rebuild(project, caplog)
+    assert named in text
+    assert "building everything" in text

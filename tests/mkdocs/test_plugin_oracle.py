@@ -40,6 +40,13 @@ from hypothesis.stateful import (
 
 from tests.mkdocs.project import Project, differences, tree
 
+
+def _has_material() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("material") is not None
+
+
 WORDS = st.sampled_from(["alpha", "beta", "gamma", "delta", "Ünïcode", "zeta"])
 SLOTS = 8  # page names p0..p7, in the root or in "guide/"
 OVERRIDE = (
@@ -218,3 +225,59 @@ PluginOracle.TestCase.settings = settings(
     stateful_step_count=int(os.environ.get("INCRBUILD_MKDOCS_STEPS", "6")),
 )
 TestPluginOracle = PluginOracle.TestCase
+
+
+ICONS = st.sampled_from([None, "material/home", "material/star"])
+SHOWN = {
+    "icon": ICONS,
+    "subtitle": st.sampled_from([None, "Sub one", "Sub two"]),
+    "status": st.sampled_from([None, "new", "deprecated"]),
+}
+
+
+class MaterialOracle(PluginOracle):
+    """The same machine on a project with ``theme: material`` (search is then
+    ``material/search``), with the features that show other pages (tabs, footer
+    prev/next, section index pages, breadcrumbs), and edits of the metadata Material's
+    nav shows of each page (``icon``, ``subtitle``, ``status``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.project.config["theme"] = {
+            "name": "material",
+            "custom_dir": "overrides",
+            "features": [
+                "navigation.tabs",
+                "navigation.footer",
+                "navigation.indexes",
+                "navigation.path",
+                "toc.follow",
+            ],
+        }
+        self.project.write_config()
+        self.meta: dict[str, dict[str, str]] = {}
+
+    def _write_page(self, path: str) -> None:
+        super()._write_page(path)
+        shown = {k: v for k, v in self.meta.get(path, {}).items() if v is not None}
+        if shown:
+            target = self.project.docs / path
+            front = "".join(f"{key}: {value}\n" for key, value in sorted(shown.items()))
+            target.write_text(f"---\n{front}---\n\n{target.read_text('utf-8')}", "utf-8")
+
+    @rule(data=st.data(), key=st.sampled_from(sorted(SHOWN)))
+    def edit_shown_meta(self, data: st.DataObject, key: str) -> None:
+        path = data.draw(st.sampled_from(sorted(self.pages)))
+        self.meta.setdefault(path, {})[key] = data.draw(SHOWN[key])
+        self._write_page(path)
+
+
+# Material builds cost more: fewer examples by default; `nox -s mkdocs` runs more.
+MaterialOracle.TestCase.settings = settings(
+    max_examples=int(os.environ.get("INCRBUILD_MATERIAL_EXAMPLES", "2")),
+    stateful_step_count=int(os.environ.get("INCRBUILD_MATERIAL_STEPS", "5")),
+)
+TestMaterialOracle = pytest.mark.skipif(
+    not os.environ.get("INCRBUILD_REQUIRE_MKDOCS") and not _has_material(),
+    reason="mkdocs-material is not installed",
+)(MaterialOracle.TestCase)

@@ -22,7 +22,7 @@ __all__ = ["MEMORY_FILE_NAME", "BuildMemory", "PageMemory", "load_memory", "save
 
 MEMORY_FILE_NAME: Final = "mkdocs.msgpack"
 #: Bumped whenever the layout or the meaning of a field changes.
-MEMORY_VERSION: Final = 2
+MEMORY_VERSION: Final = 3
 
 
 class PageMemory(msgspec.Struct, frozen=True):
@@ -32,7 +32,9 @@ class PageMemory(msgspec.Struct, frozen=True):
     """Its own title (metadata, first heading or file name; not a ``nav:`` title):
     what its nav entry, prev/next links and search entries show without one."""
     search: list[dict[str, Any]] = []
-    """The entries the ``search`` plugin made of it, in order."""
+    """The entries the search plugin made of it, in order."""
+    shown: dict[str, Any] = {}
+    """Its metadata other pages show (Material's nav: ``icon``, ``subtitle``, ``status``)."""
 
 
 class BuildMemory(msgspec.Struct):

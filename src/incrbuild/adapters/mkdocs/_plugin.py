@@ -50,6 +50,7 @@ from incrbuild.adapters.mkdocs._memory import BuildMemory, PageMemory, load_memo
 from incrbuild.adapters.mkdocs._reads import ReadRecorder
 from incrbuild.adapters.mkdocs._renders import RenderCache, own_title
 from incrbuild.adapters.mkdocs._rules import ConfigRule, NavigationRule, PageSink, nav_signature
+from incrbuild.adapters.mkdocs._search import SearchList, find_search, is_known_search
 from incrbuild.adapters.mkdocs._serve import make_rebuilds_incremental
 from incrbuild.adapters.simple import SimplePage, SimpleSite
 
@@ -178,7 +179,11 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
     @event_priority(-100)
     def on_page_content(self, html: str, *, page: Any, config: Any, files: Any) -> str:
         """The Markdown conversion of *page* is over: what it read so far is its conversion's."""
-        self._require().recorder.end_conversion()
+        build = self._require()
+        build.recorder.end_conversion()
+        # What the conversion produced, before any renderer's on_page_context changes it
+        # (Material's search strips its data-search-* attributes from page.content).
+        build.contents[page.file.src_uri] = html
         return html
 
     @event_priority(-100)
@@ -197,9 +202,9 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
         build.recorder.begin_render(page.file.src_uri)
         template = page.meta.get("template", "main.html")
         build.recorder.add_template(template, build.recorder_search_path())
-        search = build.search_index()
+        search = build.search_list()
         if search is not None:
-            entries = search._entries
+            entries = search.entries
             fresh = entries[build.search_mark :]
             build.search_entries[page.file.src_uri] = [dict(e) for e in fresh]
             build.search_mark = len(entries)
@@ -283,6 +288,7 @@ class _Build:
         self.render_order: list[Any] = []
         self.rendered: list[Any] = []
         self.search_entries: dict[str, list[dict[str, Any]]] = {}
+        self.contents: dict[str, str] = {}
         self.search_mark = 0
         self.reasons: Mapping[Path, tuple[Reason, ...]] = {}
         self.docs: Mapping[Path, Any] = {}
@@ -385,8 +391,12 @@ class _Build:
             page = file.page
             if page is None:
                 continue
-            if file.src_uri not in render and "title" not in vars(page):
-                page.title = memory.pages[file.src_uri].title
+            if file.src_uri not in render:
+                remembered = memory.pages[file.src_uri]
+                if "title" not in vars(page):
+                    page.title = remembered.title
+                if remembered.shown:
+                    page.meta = dict(remembered.shown)  # what other pages' nav shows of it
             file.is_modified = _Decision(self, file, page=True)
         for file in files:
             if not file.is_documentation_page():
@@ -406,7 +416,7 @@ class _Build:
         self.rules_ran = True
         self._populate_planned(self.docs, planned)
         pages = tuple(sorted(self.docs))
-        new_nav = nav_signature(self.nav, lambda page: self.title_for(page, memory))
+        new_nav = nav_signature(self.nav, lambda page: self.shown_for(page, memory))
         NavigationRule(pages, memory.nav, new_nav).apply(None, out)
         keys = self.impact_keys if self.impact else ""
         ConfigRule(pages, self.config_file, keys).apply(None, out)
@@ -428,12 +438,16 @@ class _Build:
             _populate_page(file.page, self.config, self.files)
             self.populated.add(file.src_uri)
 
-    def title_for(self, page: Any, memory: BuildMemory | None) -> str | None:
-        """The title *page* shows in the nav in this build."""
-        if "title" in vars(page) or page.file.src_uri in self.populated:
-            return page.title  # type: ignore[no-any-return]
-        remembered = memory.pages.get(page.file.src_uri) if memory else None
-        return None if remembered is None else remembered.title
+    def shown_for(self, page: Any, memory: BuildMemory | None) -> list[Any]:
+        """What *page*'s nav entry shows in this build: its title and shown metadata."""
+        uri = page.file.src_uri
+        remembered = memory.pages.get(uri) if memory else None
+        if uri in self.populated:
+            return [page.title, shown_meta(page)]
+        if remembered is None:
+            return [page.title if "title" in vars(page) else None, None]
+        title = page.title if "title" in vars(page) else remembered.title
+        return [title, remembered.shown]
 
     def _mark_everything(self, files: Any) -> None:
         self.full = True
@@ -450,13 +464,8 @@ class _Build:
         self.render_order.append(file)
         return file.src_uri in self.render
 
-    def search_index(self) -> Any:
-        from mkdocs.contrib.search import SearchPlugin
-
-        for plugin in self.config.plugins.values():
-            if isinstance(plugin, SearchPlugin):
-                return getattr(plugin, "search_index", None)
-        return None
+    def search_list(self) -> SearchList | None:
+        return find_search(self.config.plugins)
 
     def recorder_search_path(self) -> list[str]:
         return getattr(self.recorder, "search_path", []) or list(self.config.theme.dirs)
@@ -481,13 +490,17 @@ class _Build:
                 # when mkdocs.yml gives none.  A restored page's is unchanged.
                 kept = previous.get(uri)
                 title = kept.title if uri in self.restored and kept else own_title(page)
-                pages[uri] = PageMemory(title, self.search_entries.get(uri, []))
+                shown = shown_meta(page)
+                if shown is not None:  # else unknown next time: rendered, nav replanned
+                    pages[uri] = PageMemory(title, self.search_entries.get(uri, []), shown)
                 if uri not in self.restored:
                     # Before the commit that will trust it.
-                    self.renders.store(page, self.recorder.conversions.get(uri, ()))
+                    self.renders.store(
+                        page, self.recorder.conversions.get(uri, ()), self.contents.get(uri)
+                    )
             elif uri in previous:
                 pages[uri] = previous[uri]
-        search = self.search_index()
+        search = self.search_list()
         if self.dirty and not self.full and search is not None:
             entries: list[dict[str, Any]] = []
             for file in self.render_order:
@@ -495,7 +508,7 @@ class _Build:
                 remembered = pages.get(uri)
                 if remembered is not None:
                     entries.extend(dict(e) for e in remembered.search)
-            search._entries = entries
+            search.replace(entries)
         outputs = sorted(_outputs(files))
         stamps: dict[str, tuple[int, int, int]] = {}
         for uri in outputs:
@@ -515,7 +528,7 @@ class _Build:
                 engine_commit=self.engine.last_commit_id,
                 mkdocs_version=mkdocs.__version__,
                 config=self.digests,
-                nav=nav_signature(self.nav, lambda page: page.title),
+                nav=nav_signature(self.nav, lambda page: [page.title, shown_meta(page)]),
                 pages=pages,
                 outputs=outputs,
                 site_dir=site_path,
@@ -638,6 +651,22 @@ def _outputs(files: Any) -> Iterator[str]:
             yield file.dest_uri
 
 
+#: Page metadata a theme shows on other pages: Material's nav shows each page's
+#: ``icon``, ``subtitle`` and ``status`` beside its title.
+SHOWN_META_KEYS: Final = ("icon", "subtitle", "status")
+
+
+def shown_meta(page: Any) -> dict[str, Any] | None:
+    """The metadata of *page* other pages show; ``None`` if a value is not plain data
+    (it could not be remembered faithfully)."""
+    meta = page.meta if isinstance(page.meta, dict) else {}
+    shown = {key: meta[key] for key in SHOWN_META_KEYS if key in meta}
+    for value in shown.values():
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            return None
+    return shown
+
+
 def _site_identity(site_dir: Path) -> tuple[str, tuple[int, int] | None]:
     """The site directory's resolved path and ``(st_dev, st_ino)`` (``None`` if missing)."""
     try:
@@ -717,15 +746,36 @@ def _unsupported_reason(config: Any, own: IncrbuildPlugin) -> str | None:
     version = mkdocs.__version__
     if not version.startswith(SUPPORTED_MKDOCS):
         return f"MkDocs {version} is not supported (incrbuild knows the {SUPPORTED_MKDOCS}x line)"
-    from mkdocs.contrib.search import SearchPlugin
-
     for name, plugin in config.plugins.items():
-        if plugin is own or type(plugin) is SearchPlugin:
+        if plugin is own or is_known_search(plugin):
             continue
         events = [e for e in _BUILD_EVENTS if _handles(plugin, e)]
         if events:
-            return (
-                f"plugin {name!r} takes part in building pages ({', '.join(events)}), "
-                "and incrbuild cannot tell what it reads or writes"
+            return _takes_part(repr(name), events)
+    # Handlers registered without being listed among the plugins (Material's `group`
+    # plugin registers its members' event handlers directly).
+    listed = list(config.plugins.values())
+    registered = getattr(config.plugins, "events", {})
+    unlisted: dict[str, list[str]] = {}
+    for event in _BUILD_EVENTS:
+        for method in registered.get(event.removeprefix("on_"), ()):
+            owner = getattr(method, "__self__", None)
+            if owner is own or any(owner is p or getattr(p, event, None) is method for p in listed):
+                continue
+            kind = type(owner) if owner is not None else None
+            name = (
+                f"{kind.__module__}.{kind.__qualname__}"
+                if kind is not None
+                else getattr(method, "__module__", repr(method))
             )
+            unlisted.setdefault(name, []).append(event)
+    for name, events in unlisted.items():
+        return _takes_part(f"{name} (registered by another plugin)", events)
     return None
+
+
+def _takes_part(name: str, events: list[str]) -> str:
+    return (
+        f"plugin {name} takes part in building pages ({', '.join(events)}), "
+        "and incrbuild cannot tell what it reads or writes"
+    )

@@ -56,11 +56,12 @@ class RenderCache:
         name = hashlib.blake2b(src_uri.encode("utf-8", "surrogateescape"), digest_size=12)
         return self.directory / f"{name.hexdigest()}.msgpack"
 
-    def store(self, page: Any, inputs: Iterable[Path]) -> None:
-        """Keep *page*'s conversion and what it read, or forget the old one if this one
-        cannot be kept."""
+    def store(self, page: Any, inputs: Iterable[Path], content: str | None = None) -> None:
+        """Keep *page*'s conversion (*content*: its HTML as converted, if a renderer's
+        event changed ``page.content`` since) and what it read, or forget the old one if
+        this one cannot be kept."""
         path = self._path(page.file.src_uri)
-        entry = _entry(page, inputs)
+        entry = _entry(page, inputs, content)
         if entry is None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -96,8 +97,9 @@ class RenderCache:
         return tuple(Path(p) for p in entry.inputs)
 
 
-def _entry(page: Any, inputs: Iterable[Path]) -> ConvertedPage | None:
-    if page.content is None:
+def _entry(page: Any, inputs: Iterable[Path], content: str | None) -> ConvertedPage | None:
+    content = page.content if content is None else content
+    if content is None:
         return None
     try:
         meta = msgspec.msgpack.encode(page.meta)
@@ -111,7 +113,7 @@ def _entry(page: Any, inputs: Iterable[Path]) -> ConvertedPage | None:
     return ConvertedPage(
         source=page.file.src_uri,
         title=title,
-        content=page.content,
+        content=content,
         toc=[_plain_anchor(item) for item in page.toc],
         meta=meta,
         anchors=sorted(page.present_anchor_ids or ()),

@@ -37,11 +37,11 @@ class PageSink(Protocol):
         """Plan *path* for *reason*."""
 
 
-def nav_signature(nav: Any, title_for: Callable[[Any], str | None]) -> str:
+def nav_signature(nav: Any, title_for: Callable[[Any], Any]) -> str:
     """Digest the navigation as a theme shows it: structure, titles and URLs, in order.
 
-    *title_for* gives a page's title (the one its nav entry shows); sections and
-    links carry their own.
+    *title_for* gives what a page's nav entry shows (its title, and any metadata a
+    theme shows there); sections and links carry their own.
     """
     shown: list[Any] = []
     stack: list[tuple[Iterable[Any], int]] = [(iter(nav.items), 0)]
@@ -58,7 +58,7 @@ def nav_signature(nav: Any, title_for: Callable[[Any], str | None]) -> str:
             stack.append((iter(item.children or ()), depth + 1))
         else:
             shown.append(["link", depth, item.title, getattr(item, "url", None)])
-    encoded = msgspec.json.encode(shown)
+    encoded = msgspec.json.encode(shown, enc_hook=repr)
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
