@@ -125,6 +125,11 @@ def add_content(
     content = root / "content"
     tag_names = [f"topic-{i}" for i in range(tags)]
     # An authors page: the theme's authors list shows each author's post count (an aggregate).
+    registry = root / "data" / "authors.yml"
+    if not registry.exists():
+        # Templates without one (portfolio): Bengal 0.5.1 fails to render an authored page's
+        # card on tag pages without an author registry (``str.get`` in article.html).
+        write(registry, "kida:\n  name: Kida\n  title: Chief Napping Officer\n")
     write(
         content / "authors" / "_index.md", "---\ntitle: Authors\ntemplate: authors/list.html\n---\n"
     )
@@ -252,12 +257,9 @@ def apply_edit(name: str, content: Path) -> None:
         write(root / "templates" / "partials" / "tag-nav.html", changed)
     elif name == "data file":
         authors = root / "data" / "authors.yml"
-        if authors.exists():
-            text = authors.read_text("utf-8").replace("Chief Napping", "Chief Nap")
-        else:
-            # Templates without an author registry (portfolio): the authors page gains a card.
-            text = "kida:\n  name: Kida\n  title: Chief Nap Officer\n"
-        write(authors, text)
+        authors.write_text(
+            authors.read_text("utf-8").replace("Chief Napping", "Chief Nap"), "utf-8"
+        )
     elif name == "css asset":
         # The project's own copy of the theme's stylesheets (Bengal bundles style.css from the
         # tree it finds it in), with one token changed.

@@ -208,6 +208,16 @@ class TestOracle:
         assert oracle.masked(one) == oracle.masked(two)
         assert oracle.masked('{"date": "2026-01-01"}') != oracle.masked('{"date": "2026-01-02"}')
 
+    def test_random_posts_sample_is_masked(self) -> None:
+        """The random-posts widget's sample is masked; the text around it is not."""
+        widget = (
+            '<aside class="random-posts-widget"><div class="random-posts-list">{}</div>\n</aside>'
+        )
+        one = widget.format('<article><a href="/a/">A</a></article>')
+        two = widget.format('<article><a href="/b/">B</a></article>')
+        assert oracle.masked(one) == oracle.masked(two)
+        assert oracle.masked("<p>A</p>" + one) != oracle.masked("<p>B</p>" + two)
+
     def test_content_and_presence_are_changes(self, tmp_path: Path) -> None:
         """Different text, or a file on one side only, is a change."""
         sitegen.write(tmp_path / "a" / "p" / "index.html", "<p>one</p>")
