@@ -5,6 +5,7 @@ Run with MkDocs 1.6 and pymdown-extensions installed (``pip install -e '.[test]'
     python tests/benchmarks/bench_mkdocs.py      # tldr-pages if fetched, else generated
     python tests/benchmarks/bench_mkdocs.py --source generated --pages 1200
     python tests/benchmarks/bench_mkdocs.py --source /path/to/tldr/checkout
+    python tests/benchmarks/bench_mkdocs.py --source generated --theme material --edits body,title
 
 The project: the English Linux pages of tldr-pages (https://github.com/tldr-pages/tldr, pinned
 at ``TLDR_COMMIT``; the first 1,100 of its 2,030 by name, ``--pages``) read from a local
@@ -125,7 +126,9 @@ def generated_project(root: Path, pages: int, seed: int = 7) -> list[str]:
     return paths
 
 
-def write_config(root: Path, nav_paths: list[str], *, snippets: bool) -> dict[str, Any]:
+def write_config(
+    root: Path, nav_paths: list[str], *, snippets: bool, theme: str = "mkdocs"
+) -> dict[str, Any]:
     sections: dict[str, list[str]] = {}
     for path in nav_paths:
         sections.setdefault(path.split("/")[0], []).append(path)
@@ -137,7 +140,7 @@ def write_config(root: Path, nav_paths: list[str], *, snippets: bool) -> dict[st
     config = {
         "site_name": "Benchmark",
         "site_url": "https://example.org/",
-        "theme": {"name": "mkdocs"},
+        "theme": {"name": theme},
         "plugins": ["search", "incrbuild"],
         "markdown_extensions": extensions,
         "nav": nav,
@@ -165,9 +168,19 @@ def build(root: Path, site: Path, *, plugin: bool, dirty: bool) -> float:
     return time.perf_counter() - started
 
 
-def run(root: Path, nav_paths: list[str], *, snippets: bool) -> list[dict[str, Any]]:
+EDITS = ("none", "body", "title", "nav", "add-delete")
+
+
+def run(
+    root: Path,
+    nav_paths: list[str],
+    *,
+    snippets: bool,
+    theme: str = "mkdocs",
+    edits: tuple[str, ...] = EDITS,
+) -> list[dict[str, Any]]:
     os.environ["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
-    config = write_config(root, nav_paths, snippets=snippets)
+    config = write_config(root, nav_paths, snippets=snippets, theme=theme)
     with_plugin, plain, truth = root / "site", root / "plain", root / "truth"
     time.sleep(2.1)  # out of the change detector's racy window: no page is content-checked
     cold = build(root, with_plugin, plugin=True, dirty=False)
@@ -206,17 +219,19 @@ def run(root: Path, nav_paths: list[str], *, snippets: bool) -> list[dict[str, A
                 items[items.index(rel)] = added.relative_to(docs).as_posix()
         (root / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
 
-    for name, edit in [
-        ("no change", lambda: None),
-        ("one-page body edit", edit_body),
-        ("one-page title edit", edit_title),
-        ("nav edit (mkdocs.yml order)", edit_nav),
-        ("add one page + delete one", add_delete),
+    for key, name, edit in [
+        ("none", "no change", lambda: None),
+        ("body", "one-page body edit", edit_body),
+        ("title", "one-page title edit", edit_title),
+        ("nav", "nav edit (mkdocs.yml order)", edit_nav),
+        ("add-delete", "add one page + delete one", add_delete),
     ]:
+        if key not in edits:
+            continue
         edit()
         warm = build(root, with_plugin, plugin=True, dirty=True)
         dirty = build(root, plain, plugin=False, dirty=True)
-        if name != "no change":  # nothing changed: the truth is the cold clean build
+        if key != "none":  # nothing changed: the truth is the cold clean build
             shutil.rmtree(truth)
             clean = build(root, truth, plugin=False, dirty=False)
         expected = tree(truth)
@@ -242,7 +257,12 @@ def main() -> None:
     parser.add_argument(
         "--pages", type=int, default=1100, help="pages: of a generated site, or of tldr's linux/"
     )
+    parser.add_argument("--theme", default="mkdocs", help="mkdocs or material")
+    parser.add_argument(
+        "--edits", default=",".join(EDITS), help=f"comma-separated, of {', '.join(EDITS)}"
+    )
     args = parser.parse_args()
+    edits = tuple(args.edits.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="bench-mkdocs-"))
     root = workdir / "project"
     root.mkdir()
@@ -258,12 +278,13 @@ def main() -> None:
             nav_paths = tldr_project(root, Path(source), limit=args.pages)
             label = f"tldr-pages {TLDR_COMMIT[:10]} pages/linux, {len(nav_paths)} pages"
             snippets = False
-        rows = run(root, nav_paths, snippets=snippets)
+        rows = run(root, nav_paths, snippets=snippets, theme=args.theme, edits=edits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     import mkdocs
 
-    print(f"\n{label}; MkDocs {mkdocs.__version__}, Python {platform.python_version()}, ")
+    print(f"\n{label}, theme {args.theme}; MkDocs {mkdocs.__version__}, ")
+    print(f"Python {platform.python_version()}, ")
     print(f"{platform.machine()}, {os.cpu_count()} cores (shared); one run each, in process\n")
     print(
         "| edit | clean build | plugin --dirty | speed-up | stale (plugin) "
