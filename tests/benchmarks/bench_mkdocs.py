@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.mkdocs.project import differences, tree  # noqa: E402
+from tests.mkdocs.project import differences, fresh_process, tree  # noqa: E402
 
 #: The tldr-pages commit the figures in docs/mkdocs.md were measured on.
 TLDR_COMMIT = "08e345f42639f67d99282813247ac670dc6e87cb"
@@ -162,6 +162,7 @@ def build(root: Path, site: Path, *, plugin: bool, dirty: bool) -> float:
         overrides["plugins"] = ["search"]
     started = time.perf_counter()
     config = load_config(str(root / "mkdocs.yml"), **overrides)
+    fresh_process(config)
     config.plugins.on_startup(command="build", dirty=dirty)
     mkdocs_build(config, dirty=dirty)
     config.plugins.on_shutdown()

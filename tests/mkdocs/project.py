@@ -103,6 +103,7 @@ class Project:
             overrides["plugins"] = [p for p in self.config["plugins"] if p != "incrbuild"]
         with _quiet(), _build_date():
             config = load_config(str(self.root / "mkdocs.yml"), **overrides)
+            fresh_process(config)
             config.plugins.on_startup(command="build", dirty=dirty)
             try:
                 build(config, dirty=dirty, serve_url=serve_url)
@@ -113,8 +114,17 @@ class Project:
         self, site_dir: Path, *, serve_url: str | None = None, **settings: Any
     ) -> dict[str, bytes]:
         """A clean build without the plugin into a fresh *site_dir*: the oracle."""
+        from mkdocs.config.defaults import MkDocsConfig
+
         shutil.rmtree(site_dir, ignore_errors=True)
-        self.build(site_dir, plugin=False, dirty=False, serve_url=serve_url, **settings)
+        # As in a new process: plugin instances MkDocs keeps for `serve` (those with
+        # on_startup) are not shared with the builds under test, in either direction.
+        option = dict(MkDocsConfig._schema)["plugins"]
+        kept, option.plugin_cache = option.plugin_cache, {}
+        try:
+            self.build(site_dir, plugin=False, dirty=False, serve_url=serve_url, **settings)
+        finally:
+            option.plugin_cache = kept
         return tree(site_dir)
 
 
@@ -140,6 +150,19 @@ class _build_date:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = self.previous
+
+
+def fresh_process(config: Any) -> None:
+    """Make an in-process build start as ``mkdocs build`` in a new process would.
+
+    MkDocs keeps plugin instances that define ``on_startup`` across ``load_config``
+    calls in one process (for ``serve``), so builds of these tests share them.
+    Material's search keeps the last dirty build's index and merges it into the next
+    build's: in a new process there is none.
+    """
+    for plugin in config.plugins.values():
+        if hasattr(plugin, "search_index_prev"):
+            plugin.search_index_prev = None
 
 
 def walk_pages(directory: Path) -> Iterator[Path]:

@@ -228,6 +228,7 @@ def test_material_search_is_known_a_body_edit_renders_that_page_only(
     [
         (["search", "tags", "incrbuild"], "'material/tags'"),
         (["search", "privacy", "incrbuild"], "'material/privacy'"),
+        (["search", "offline", "incrbuild"], "'material/offline'"),
         (["search", "meta", "incrbuild"], "'material/meta'"),
         (
             ["search", {"group": {"enabled": True, "plugins": ["tags"]}}, "incrbuild"],

@@ -129,3 +129,47 @@ def test_draft_pages_under_serve_make_full_rebuilds(
     monkeypatch.setattr(LiveReloadServer, "serve", script)
     serve(str(project.root / "mkdocs.yml"), dev_addr="127.0.0.1:0")
     assert len(checked) == 3
+
+
+def test_material_serve_dirty_full_rebuild_keeps_one_search_entry_per_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Under serve --dirty Material merges the previous rebuild's index into the next,
+    # assuming one page was rebuilt; after a full rebuild (here: a Markdown extension
+    # added) that would duplicate every other page's entries.
+    if os.environ.get("INCRBUILD_REQUIRE_MKDOCS"):
+        import material  # noqa: F401
+    else:
+        pytest.importorskip("material")
+    from mkdocs.commands.serve import serve
+    from mkdocs.livereload import LiveReloadServer
+
+    project = Project(tmp_path / "project")
+    project.config["theme"] = {"name": "material"}
+    # The first entry's location prefixes all others' when it is "" (the home page with
+    # directory URLs): then Material's merge drops the whole previous index, harmlessly.
+    project.config["use_directory_urls"] = False
+    project.write_config()
+    project.write("docs/index.md", "# Home\n\nhello\n")
+    project.write("docs/a.md", '# Alpha\n\n## One\n\n--8<-- "s.md"\n')
+    project.write("docs/b.md", "# Beta\n\n[home](index.md)\n")
+    project.write("snippets/s.md", "snippet\n")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+    edits = [
+        ("body", lambda: project.write("docs/b.md", "# Beta\n\n[home](index.md) edited\n")),
+        ("extension", lambda: _set(project, "markdown_extensions", ["toc", "admonition"])),
+        ("body again", lambda: project.write("docs/b.md", "# Beta\n\nagain\n")),
+    ]
+    checked: list[str] = []
+
+    def script(server: LiveReloadServer, *, open_in_browser: bool = False) -> None:
+        for name, edit in edits:
+            edit()
+            server.builder()
+            truth = project.truth(tmp_path / "truth", serve_url=SERVE_URL, site_url=SERVE_URL)
+            assert not differences(tree(Path(server.root)), truth), name
+            checked.append(name)
+
+    monkeypatch.setattr(LiveReloadServer, "serve", script)
+    serve(str(project.root / "mkdocs.yml"), build_type="dirty", dev_addr="127.0.0.1:0")
+    assert checked == [name for name, _ in edits]

@@ -509,6 +509,8 @@ class _Build:
                 if remembered is not None:
                     entries.extend(dict(e) for e in remembered.search)
             search.replace(entries)
+        if search is not None:
+            search.complete()
         outputs = sorted(_outputs(files))
         stamps: dict[str, tuple[int, int, int]] = {}
         for uri in outputs:

@@ -47,9 +47,13 @@ class SearchList:
     def replace(self, entries: list[dict[str, Any]]) -> None:
         """Make *entries* the whole index."""
         setattr(self._index, self._attribute, entries)
+
+    def complete(self) -> None:
+        """Say the list is the whole index (every page's entries, or a full build's)."""
         if _is_material_search(self._plugin):
             # Under `serve --dirty` Material merges the previous rebuild's index into
-            # this one, assuming one page was rebuilt; this list is already complete.
+            # this one, assuming one page was rebuilt: with the plugin the list is
+            # complete, and a merge would duplicate entries.
             self._plugin.search_index_prev = None
 
 
