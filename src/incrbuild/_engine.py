@@ -21,7 +21,7 @@ from incrbuild._detect import (
     unchecked_record,
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
-from incrbuild._loading import SiteLoader
+from incrbuild._loading import LoadResult, SiteLoader
 from incrbuild._metadata import DEFAULT_TAXONOMIES, normalise_metadata
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
@@ -37,6 +37,8 @@ from incrbuild._transitions import (
     drop_unverified,
     invert,
     merge_concurrent,
+    set_dependencies,
+    set_reads,
 )
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
@@ -125,6 +127,13 @@ class Engine:
         self._registry: IndexRegistry | None = None
         self._global_keys = frozenset(self._detector.key_for(p) for p in global_inputs)
         self._state: State | None = None
+        # The current site's (non-generated) pages by key, kept for a loader's site that it
+        # patches in place, so a whole commit costs what changed (see _apply_whole).  They
+        # agree with ``_pages_synced`` (a committed state: a key has front matter there iff
+        # it is a page here and has a record) for every key outside ``_pages_suspect``.
+        self._pages: dict[str, PageLike] | None = None
+        self._pages_suspect: set[str] = set()
+        self._pages_synced: State | None = None
         # The detection and state of a no-op plan that skipped loading the site model.
         self._deferred: tuple[Detection, State] | None = None
         self._state_stamp: object = None
@@ -211,6 +220,7 @@ class Engine:
         self._site = site
         self._registry = IndexRegistry(site, taxonomies=self.taxonomies)
         self._deferred = None
+        self._pages = self._pages_synced = None  # a new site: its pages are listed anew
 
     # -- state ----------------------------------------------------------------------
 
@@ -253,6 +263,7 @@ class Engine:
         previous = self._state = State()
         if self._loader is not None:
             self._site = self._registry = None
+            self._pages = self._pages_synced = None
         detection = self._detector.detect(previous, extra_keys=self._global_keys)
         return self._plan_detection(detection, previous, started)
 
@@ -299,6 +310,8 @@ class Engine:
         settled = settled or any(v.stat[0] < floor and v.stat[3] < floor for v in dirs.values())
         if not settled:
             return  # nothing would be trusted by the next scan: not worth a write
+        if state is self._pages_synced:
+            self._pages_synced = None  # records may be dropped below: list the pages anew
         files.update(refreshed)
         state.dirs.update(dirs)
         drop_unverified(state, detection)
@@ -401,6 +414,7 @@ class Engine:
                         registry.section_added(section)
                     registry.page_added(edit.page, edit.section)
                 registry.refresh_pages(result.refreshed)
+                self._pages_patched(result)
             else:
                 self.set_site(site)
         planning_started = time.perf_counter_ns()
@@ -416,6 +430,26 @@ class Engine:
         plan.stats.planning_ns = finished - planning_started
         plan.stats.total_ns = finished - started
         return plan
+
+    def _pages_patched(self, result: LoadResult) -> None:
+        """Follow the loader's in-place edits of the site in the page list, in proportion."""
+        pages = self._pages
+        if pages is None:
+            return
+        key_for = self._detector.key_for
+        suspect = self._pages_suspect
+        for page in [e.page for e in result.removed]:
+            key = key_for(page.source_path)
+            suspect.add(key)
+            if pages.get(key) is page:
+                del pages[key]
+        for page in [*(e.page for e in result.added), *(result.refreshed or ())]:
+            key = key_for(page.source_path)
+            suspect.add(key)
+            if is_generated(page):
+                pages.pop(key, None)
+            else:
+                pages[key] = page
 
     def _unloaded_plan(self, detection: Detection, previous: State, started: int) -> Plan:
         pages = sum(1 for record in previous.files.values() if record.front_matter)
@@ -519,7 +553,9 @@ class Engine:
         base_id = base.commit_id
         with self._store.locked():
             current_id = self._store.current_commit_id()
+            synced = False  # whether the page list agrees with the state committed
             if detection.partial and current_id == base_id and base is self._state:
+                synced = base is self._pages_synced
                 state = self._apply_partial(plan, base, recorded, failed_keys)
             elif (
                 self._site is None
@@ -530,6 +566,19 @@ class Engine:
             ):
                 # A no-op plan that loaded no site model: the state carries over in place.
                 state = self._apply_unchanged(detection, base, recorded, failed_keys)
+            elif (
+                self._loader is not None
+                and self._pages is not None
+                and self._site is not None
+                and not detection.partial
+                and current_id == base_id
+                and base is self._state
+                and base is self._pages_synced
+            ):
+                # The loader patched its site in place and reported each edit: the next
+                # state is the last one plus what changed.
+                state = self._apply_whole(plan, base, recorded, failed_keys)
+                synced = True
             else:
                 if detection.partial:
                     base = copy_state(base)
@@ -537,6 +586,7 @@ class Engine:
                 if self._site is None and self._loader is not None:
                     self._load_site(detection, base)
                 state = self._next_state(plan, base, recorded, failed_keys)
+                synced = True
             if current_id != base_id:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", StateWarning)
@@ -548,8 +598,16 @@ class Engine:
                     StateWarning,
                     stacklevel=2,
                 )
-            self._store.save(state)
+                synced = False
+            try:
+                self._store.save(state)
+            except BaseException:
+                if state is base:
+                    # Changed in place but not stored: the next plan reads the store again.
+                    self._state = self._pages_synced = None
+                raise
         self._state = state
+        self._pages_synced = state if synced else None
         if detection.partial:
             self._uncommitted_paths.difference_update(basis.watched_paths)
         else:
@@ -593,7 +651,13 @@ class Engine:
                 None if metadata is None else normalise_metadata(metadata)
             )
         apply_recorded(state, recorded)
-        state.files.update(self._first_seen(recorded.dependencies, state.files, dropped, detection))
+        seen = self._first_seen(recorded.dependencies, state.files, dropped, detection)
+        state.files.update(seen)
+        # Whatever this may have changed of a key's page record is checked by the next
+        # whole commit made in place (see _apply_whole).
+        self._pages_suspect.update(
+            seen, detection.files, dropped, failed_keys, map(key_for, plan.changes.changed)
+        )
         # snapshot_ns stays that of the last full scan: entries verified since then carry
         # later timestamps and so stay racy (content-checked) until the next full scan.
         state.commit_id = new_commit_id()
@@ -643,6 +707,70 @@ class Engine:
             return {}
         return self._detector.fingerprint_settled(first_seen, detection.snapshot_ns)
 
+    def _apply_whole(
+        self, plan: Plan, state: State, recorded: Recorded, failed_keys: set[str]
+    ) -> State:
+        """What :meth:`_next_state` gives, made in place on *state* in proportion to the changes.
+
+        Sound when the page list agrees with *state* outside the suspect keys: a key
+        whose record did not change and that no site edit touched keeps its page
+        status, so only changed and suspect keys are decided again.  The store then
+        journals just what this changed.
+        """
+        basis = plan_basis(plan)
+        assert basis is not None
+        assert self._pages is not None
+        detection = basis.detection
+        pages = self._pages
+        files = state.files
+        scanned = detection.files
+        for key, record in scanned.items():
+            known = files.get(key)
+            if record is not known:  # the scan reuses the stored record of an unchanged file
+                files[key] = carry_front_matter(record, known)
+        gone: set[str] = set()
+        if len(files) != len(scanned):  # the scan's keys are in files now: sizes tell
+            gone = files.keys() - scanned.keys()
+            for key in gone:
+                del files[key]
+        for key in failed_keys & files.keys():
+            # Still known (so its removal is a change), and checked again next time.
+            files[key] = unchecked_record(files[key])
+        changed_keys = set(map(self._detector.key_for, plan.changes.changed))
+        decide = changed_keys | self._pages_suspect | failed_keys
+        for key in decide:
+            stored = files.get(key)
+            if stored is None:
+                continue
+            record = stored
+            page = pages.get(key)
+            if page is None:
+                if record.front_matter:
+                    files[key] = record.with_metadata(None)  # no longer a page of the site
+            elif key in changed_keys or not record.front_matter:
+                files[key] = record.with_metadata(normalise_metadata(page.metadata))
+        for key in decide | gone:
+            if key not in pages or key not in files:
+                # Not a page any more: what its builds recorded goes too.
+                set_dependencies(state, key, ())
+                set_reads(state, key, ())
+                state.outputs.pop(key, None)
+        seen = self._first_seen(recorded.dependencies, files, detection.error_keys, detection)
+        files.update(seen)
+        dirs = state.dirs
+        for key, listing in detection.dirs.items():
+            if dirs.get(key) is not listing:
+                dirs[key] = listing
+        if len(dirs) != len(detection.dirs):
+            for key in dirs.keys() - detection.dirs.keys():
+                del dirs[key]
+        state.root = os.fspath(self.content_dir)
+        state.snapshot_ns = detection.snapshot_ns
+        state.commit_id = new_commit_id()
+        apply_recorded(state, recorded)
+        self._pages_suspect = set(seen)
+        return state
+
     def _next_state(
         self, plan: Plan, base: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
@@ -657,10 +785,12 @@ class Engine:
             files[key] = unchecked_record(files[key])
         changed_keys = {key_for(p) for p in plan.changes.changed}
         page_keys: set[str] = set()
+        pages: dict[str, PageLike] = {}
         for page in self.site.pages:
             if is_generated(page):
                 continue
             key = key_for(page.source_path)
+            pages[key] = page
             record = files.get(key)
             if record is None:
                 continue  # not seen by the detection: nothing to store
@@ -674,9 +804,10 @@ class Engine:
         for key, record in files.items():
             if record.front_matter and key not in page_keys:
                 files[key] = record.with_metadata(None)  # no longer a page of the site
-        files.update(
-            self._first_seen(recorded.dependencies, files, detection.error_keys, detection)
-        )
+        seen = self._first_seen(recorded.dependencies, files, detection.error_keys, detection)
+        files.update(seen)
+        # A page first seen as an input is stored without front matter: suspect.
+        self._pages, self._pages_suspect = pages, set(seen)
         dependencies = {k: v for k, v in base.dependencies.items() if k in page_keys}
         reads = {k: v for k, v in base.reads.items() if k in page_keys}
         state = State(
