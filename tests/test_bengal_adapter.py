@@ -850,6 +850,38 @@ class TestNarrowedRender:
         assert module.phase_render is phase_render  # type: ignore[attr-defined]
 
 
+class TestAssetAudit:
+    """Bengal's asset audit is handed the HTML this build wrote, unless given a list."""
+
+    def test_audits_written_html_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        module = types.ModuleType(handoff.AUDIT_MODULE)
+        audited: list[list[str] | None] = []
+
+        def find(output_dir: Path, baseurl: str = "", html_paths: Any = None) -> list[Any]:
+            listed = None if html_paths is None else sorted(p.name for p in html_paths)
+            audited.append(listed)
+            return []
+
+        module.find_missing_local_asset_references = find  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.AUDIT_MODULE, module)
+        public = tmp_path / "public"
+        old = public / "old" / "old.html"
+        write(old, "x")
+        os.utime(old, ns=(1_000_000_000, 1_000_000_000))
+        write(public / "new" / "new.html", "x")
+        write(public / "new" / "new.json", "x")
+        since = time.time_ns() - 60_000_000_000
+        with handoff.audit_written_html(since):
+            module.find_missing_local_asset_references(public, "")  # type: ignore[attr-defined]
+            module.find_missing_local_asset_references(  # type: ignore[attr-defined]
+                public, "", html_paths=[old]
+            )
+        assert audited == [["new.html"], ["old.html"]]
+        assert module.find_missing_local_asset_references is find  # type: ignore[attr-defined]
+
+
 class TestOutputManifest:
     """Outputs of pages that are gone are found and deleted, with their other formats."""
 
