@@ -3,7 +3,8 @@
 A hypothesis state machine edits a real MkDocs project (theme ``mkdocs``,
 ``pymdownx.snippets``, an ``overrides`` directory): page bodies, titles,
 headings, snippets, template overrides, ``mkdocs.yml`` (site name, an explicit
-nav, Markdown extensions), added, deleted and renamed pages.  After each batch
+nav, Markdown extensions), added, deleted and renamed pages, and outputs deleted or
+edited (or the whole site directory replaced by a copy) behind the plugin's back.  After each batch
 it builds ``site/`` with the plugin and ``dirty=True`` and compares every byte
 with a clean build into a fresh directory.  Beside it, plain ``--dirty`` (no
 plugin) builds ``plain/`` and the files it leaves stale are counted, to show
@@ -202,6 +203,27 @@ class PluginOracle(RuleBasedStateMachine):
         with_parent = (self.project.docs / path).parent
         if with_parent != self.project.docs and not any(with_parent.iterdir()):
             with_parent.rmdir()
+
+    # -- outputs changed behind the plugin's back ---------------------------------------
+
+    @rule(data=st.data(), delete=st.booleans())
+    def tamper_output(self, data: st.DataObject, delete: bool) -> None:
+        site = self.tmp / "site"
+        outputs = sorted(p for p in site.rglob("*") if p.is_file())
+        target = data.draw(st.sampled_from(outputs))
+        if delete:
+            target.unlink()
+        else:  # same size, other bytes
+            original = target.read_bytes()
+            target.write_bytes(bytes([original[0] ^ 1]) + original[1:] if original else b"x")
+
+    @rule()
+    def put_back_an_old_site(self) -> None:
+        # The site directory replaced by a copy of itself: another directory at that path.
+        site, copy = self.tmp / "site", self.tmp / "site-copy"
+        shutil.copytree(site, copy, copy_function=shutil.copy2)
+        shutil.rmtree(site)
+        copy.rename(site)
 
     # -- the oracle --------------------------------------------------------------------
 
