@@ -433,6 +433,66 @@ class TestBengalRules:
         harness.edit("area/a0.md", "Body of A0.", "A new body.")
         assert "docs/d1.md" not in names(harness.plan().pages, harness.content)
 
+    def test_shown_related_posts_replace_the_ranking_for_a_body_edit(self, tmp_path: Path) -> None:
+        """With shown related posts recorded, a body edit reaches the pages that showed it.
+
+        Every mate ranks g0 first (ties go by path), but a theme shows three of the
+        five: only g1..g3 recorded showing it, and only they are planned.
+        """
+        project = make_project(tmp_path)
+        add_many(project)
+        harness = Harness(project, rules=BengalRules(shown_related=lambda: True))
+        many = harness.content / "many"
+        for number in range(1, 8):
+            shown = {many / "g0.md": {"*"}} if number <= 3 else {}
+            harness.engine.record_reads(many / f"g{number}.md", pages=shown)
+        harness.engine.commit(harness.engine.plan())
+        time.sleep(0.01)
+        harness.edit("many/g0.md", "Body of G0.", "A new body.")
+        planned = names(harness.plan().pages, harness.content)
+        assert {"many/g1.md", "many/g2.md", "many/g3.md"} <= planned
+        assert not planned & {f"many/g{n}.md" for n in range(4, 8)}
+
+    def test_shown_related_posts_untrusted_rank_again(self, tmp_path: Path) -> None:
+        """Without the records (a manifest of an earlier version), the ranking decides."""
+        project = make_project(tmp_path)
+        add_many(project)
+        harness = Harness(project, rules=BengalRules(shown_related=lambda: False))
+        harness.edit("many/g0.md", "Body of G0.", "A new body.")
+        planned = names(harness.plan().pages, harness.content)
+        assert {f"many/g{n}.md" for n in range(1, 8)} <= planned
+
+    def test_shown_related_posts_do_not_cover_a_ranking_change(self, tmp_path: Path) -> None:
+        """A tag change moves a page in the ranking: the pages it now reaches are planned."""
+        project = make_project(tmp_path)
+        add_many(project, first=["gamma", "delta"])
+        harness = Harness(project, rules=BengalRules(shown_related=lambda: True))
+        harness.edit("many/g7.md", "tags: [gamma]", "tags: [delta, gamma]")
+        planned = names(harness.plan().pages, harness.content)
+        assert "many/g0.md" in planned  # g7 now shares two tags with g0: ranked first
+
+    def test_shown_list_records_what_templates_take(self) -> None:
+        """Slices and indexes record what they return; iteration or search records all."""
+        members = [FakePage(Path(f"/c/p{n}.md"), {"title": f"p{n}"}) for n in range(5)]
+        paths = [m.source_path for m in members]
+        shown: set[Path] = set()
+        listed = handoff._ShownList(members, shown)
+        assert len(listed) == 5
+        assert listed
+        assert shown == set()
+        assert listed[:3] == members[:3]
+        assert listed[4] is members[4]
+        assert shown == {paths[0], paths[1], paths[2], paths[4]}
+        for use in (
+            list,
+            lambda x: members[3] in x,
+            lambda x: [*reversed(x)],
+            lambda x: x + members,
+        ):
+            everything: set[Path] = set()
+            use(handoff._ShownList(members, everything))
+            assert everything == set(paths)
+
     def test_tag_change_reaches_every_tag_page(self, harness: Harness) -> None:
         """A changed tag set changes tag counts, shown on every tag page and the tag index."""
         harness.edit("other/o2.md", "weight: 1\n", "weight: 1\ntags: [gamma]\n")
@@ -803,6 +863,52 @@ class TestRenderSelection:
         unplanned = {"_generated": True, "type": "archive", "_section": elsewhere}
         assert not select(FakePage(Path("archives/docs.md"), unplanned, True))
 
+    @staticmethod
+    def tag_pages(members: list[FakePage], per_page: int = 2) -> list[FakePage]:
+        """A tag's pagination pages as Bengal 0.5.1 makes them (``_paginator``, ``_page_num``)."""
+
+        class Paginator:
+            def page(self, number: int) -> list[FakePage]:
+                return members[(number - 1) * per_page : number * per_page]
+
+        paginator = Paginator()
+        count = (len(members) + per_page - 1) // per_page
+        return [
+            FakePage(
+                Path(f"tags/alpha/page_{n}.md"),
+                {
+                    "_generated": True,
+                    "type": "tag",
+                    "_tag": "alpha",
+                    "_tag_slug": "alpha",
+                    "_paginator": paginator,
+                    "_page_num": n,
+                },
+                True,
+            )
+            for n in range(1, count + 1)
+        ]
+
+    def test_a_card_changed_in_place_renders_its_tag_page_only(self, harness: Harness) -> None:
+        """A body edit keeps the page's place: only the pagination page showing it is rendered."""
+        harness.edit("area/a4.md", "Body of A4.", "A new body.")
+        select = RenderSelection.of(harness.plan())
+        content = harness.content
+        members = [FakePage(content / "area" / f"a{n}.md") for n in (0, 2, 4)]
+        members.append(FakePage(content / "docs" / "d1.md"))
+        first, second = self.tag_pages(members)
+        assert select.tag_cards == {"alpha": frozenset({content / "area" / "a4.md"})}
+        assert not select(first)
+        assert select(second)  # a4 is its first card
+
+    def test_a_card_moved_renders_every_tag_page(self, harness: Harness) -> None:
+        """A date change may move the card to another page: every pagination page."""
+        harness.edit("area/a4.md", "weight: 4\n", "weight: 4\ndate: 2020-01-01\n")
+        select = RenderSelection.of(harness.plan())
+        members = [FakePage(harness.content / "area" / f"a{n}.md") for n in (0, 2, 4, 1)]
+        assert select.tag_cards == {}
+        assert all(select(page) for page in self.tag_pages(members))
+
     def test_unknown_generated_and_virtual_pages_are_always_rendered(
         self, harness: Harness
     ) -> None:
@@ -906,6 +1012,16 @@ class TestOutputManifest:
         assert handoff.OutputManifest.load(tmp_path / "missing.json") is None
         write(tmp_path / "bad.json", "{not json")
         assert handoff.OutputManifest.load(tmp_path / "bad.json") is None
+
+    def test_related_reads_flag(self, tmp_path: Path) -> None:
+        """The flag round-trips; a manifest of an earlier version (without it) says no."""
+        manifest = handoff.OutputManifest({}, related_reads=True)
+        manifest.save(tmp_path / "m.json")
+        assert handoff.OutputManifest.load(tmp_path / "m.json") == manifest
+        write(tmp_path / "old.json", '{"outputs": {"a/index.html": "a.md"}}')
+        old = handoff.OutputManifest.load(tmp_path / "old.json")
+        assert old is not None
+        assert not old.related_reads
 
 
 class TestPublicApiOnly:

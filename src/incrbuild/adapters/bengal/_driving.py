@@ -41,6 +41,7 @@ __all__ = [
     "global_inputs",
     "load_site",
     "require_bengal",
+    "shown_reads",
     "site_reads",
 ]
 
@@ -116,6 +117,16 @@ def site_reads(found: RenderReads | None) -> dict[str, set[str]]:
     if found is None or not found.collections:
         return {}
     return {"pages": {_ANY_KEY}}
+
+
+def shown_reads(found: RenderReads | None, reader: Path) -> dict[Path, set[str]]:
+    """The pages a source page's render showed as related posts, for :meth:`Engine.record_reads`.
+
+    A card shows the page's title, date and excerpt (body): any key (``"*"``).
+    """
+    if found is None:
+        return {}
+    return {path: {_ANY_KEY} for path in found.shown_related if path != reader}
 
 
 def _generated_aggregate(rendered: list[Any], reads: dict[Path, RenderReads]) -> bool:
@@ -253,7 +264,10 @@ class BengalProject:
         self.root = Path(project_root).resolve()
         self.track_templates = track_templates
         self.site = load_site(self.root)
-        self.rules = rules if rules is not None else BengalRules()
+        rules = rules if rules is not None else BengalRules()
+        if rules.shown_related is None:
+            rules = attrs.evolve(rules, shown_related=self._related_reads)
+        self.rules = rules
         self.state_dir = Path(state_dir) if state_dir is not None else self.root / ".incrbuild"
         self.manifest_path = self.state_dir / "bengal-outputs.json"
         self.global_inputs = global_inputs(self.root, templates=not track_templates)
@@ -271,6 +285,11 @@ class BengalProject:
                 AggregatePages(self.manifest_path),
             ],
         )
+
+    def _related_reads(self) -> bool:
+        """Whether every page's last render recorded the related posts it showed."""
+        manifest = OutputManifest.load(self.manifest_path)
+        return manifest is not None and manifest.related_reads
 
     def plan(self, *, rediscover: bool = True) -> BengalPlan:
         """Re-discover the site (unless told not to) and plan the next build.
@@ -344,11 +363,15 @@ class BengalProject:
                 used |= set(previous.generated_templates)
                 generated_aggregate = generated_aggregate or previous.generated_aggregates
             stamps = {path: file_stamp(path) for path in sorted(used)}
+            # A full plan rendered every page with its related posts recorded; a partial
+            # one keeps the others' records, so what held before still holds.
+            related = plan.plan.full or (previous is not None and previous.related_reads)
             manifest = attrs.evolve(
                 manifest,
                 generated_templates=stamps,
                 aggregates=frozenset(aggregates),
                 generated_aggregates=generated_aggregate,
+                related_reads=related,
             )
             manifest.save(self.manifest_path)
             self.engine.commit(plan.plan)
@@ -390,8 +413,11 @@ class BengalProject:
                 generated.update(str(f) for f in files)
                 continue
             files.update(link_targets(page, xref))
-            self.engine.record_dependencies(Path(page.source_path), files)
-            self.engine.record_reads(Path(page.source_path), collections=site_reads(found))
+            source = Path(page.source_path)
+            self.engine.record_dependencies(source, files)
+            self.engine.record_reads(
+                source, pages=shown_reads(found, source), collections=site_reads(found)
+            )
         return generated
 
     def explain(self, plan: BengalPlan, stats: Any) -> Comparison:

@@ -28,7 +28,7 @@ from typing import Any, Final, final
 import attrs
 import msgspec
 
-from incrbuild.adapters.bengal._rules import BengalPlan, tag_slug
+from incrbuild.adapters.bengal._rules import CARD_IN_PLACE, BengalPlan, tag_slug
 
 __all__ = [
     "OutputManifest",
@@ -66,6 +66,11 @@ class RenderSelection:
     archive by its directory.  Generated or virtual pages of kinds the plan
     has no name for (autodoc, unknown kinds) are always rendered: more work,
     never a stale page.
+
+    ``tag_cards``: tags planned only because cards changed in place (every reason
+    :data:`~incrbuild.adapters.bengal._rules.CARD_IN_PLACE`), with those pages: of such a
+    tag, only the pagination pages whose slice shows one of them are rendered (the
+    others list the same pages in the same order, and the tag's counts are the same).
     """
 
     everything: bool
@@ -73,17 +78,28 @@ class RenderSelection:
     tag_slugs: frozenset[str]
     tag_index: bool
     sections: frozenset[Path]
+    tag_cards: Mapping[str, frozenset[Path]] = attrs.field(factory=dict)
 
     @classmethod
     def of(cls, plan: BengalPlan) -> RenderSelection:
         """The selection *plan* asks for."""
         inner = plan.plan
+        whole: set[str] = {tag_slug(t) for t in inner.removed_terms}
+        cards: dict[str, set[Path]] = {}
+        for term in inner.terms:
+            slug = tag_slug(term)
+            reasons = inner.term_reasons.get(term, ())
+            if not reasons or any(r.detail != CARD_IN_PLACE or r.source is None for r in reasons):
+                whole.add(slug)
+                continue
+            cards.setdefault(slug, set()).update(r.source for r in reasons if r.source)
         return cls(
             everything=inner.full,
             pages=inner.pages,
             tag_slugs=frozenset(tag_slug(t) for t in inner.terms | inner.removed_terms),
             tag_index=plan.tag_index,
             sections=inner.sections,
+            tag_cards={s: frozenset(p) for s, p in cards.items() if s not in whole},
         )
 
     def __call__(self, page: Any) -> bool:
@@ -97,8 +113,11 @@ class RenderSelection:
             return Path(page.source_path) in self.pages
         kind = metadata.get("type")
         if kind == "tag":
-            slug = metadata.get("_tag_slug") or metadata.get("_tag") or ""
-            return tag_slug(str(slug)) in self.tag_slugs
+            slug = tag_slug(str(metadata.get("_tag_slug") or metadata.get("_tag") or ""))
+            if slug not in self.tag_slugs:
+                return False
+            cards = self.tag_cards.get(slug)
+            return cards is None or _shows_any(metadata, cards)
         if kind == "tag-index":
             return self.tag_index
         section = metadata.get("_section")
@@ -106,6 +125,22 @@ class RenderSelection:
         if directory is not None:
             return Path(directory) in self.sections
         return True
+
+
+def _shows_any(metadata: Mapping[str, Any], cards: frozenset[Path]) -> bool:
+    """Whether a paginated tag page's slice (``_paginator``, ``_page_num``) shows one of *cards*.
+
+    A page without Bengal's paginator, or one it cannot slice, counts as showing them.
+    """
+    paginator = metadata.get("_paginator")
+    number = metadata.get("_page_num")
+    if paginator is None or number is None:
+        return True
+    try:
+        shown = list(paginator.page(int(number)))
+    except Exception:  # whatever Bengal raises: render the page
+        return True
+    return any(Path(getattr(p, "source_path", "")) in cards for p in shown)
 
 
 @contextlib.contextmanager
@@ -224,6 +259,7 @@ class _Manifest(msgspec.Struct, frozen=True):
     generated_templates: dict[str, tuple[int, int]] = {}
     aggregates: list[str] = []
     generated_aggregates: bool = False
+    related_reads: bool = False
 
 
 @final
@@ -245,6 +281,9 @@ class OutputManifest:
     """Source pages whose last render iterated a site-wide page collection."""
     generated_aggregates: bool = False
     """Whether a generated page's last render iterated a site-wide page collection."""
+    related_reads: bool = False
+    """Whether every source page's last render recorded the related posts it showed
+    (true from a full build on; manifests of earlier versions have not)."""
 
     @classmethod
     def of_site(cls, site: Any) -> OutputManifest:
@@ -274,6 +313,7 @@ class OutputManifest:
             data.generated_templates,
             frozenset(data.aggregates),
             data.generated_aggregates,
+            data.related_reads,
         )
 
     def save(self, path: Path) -> None:
@@ -285,6 +325,7 @@ class OutputManifest:
             dict(self.generated_templates),
             sorted(self.aggregates),
             self.generated_aggregates,
+            self.related_reads,
         )
         scratch.write_bytes(msgspec.json.encode(data))
         os.replace(scratch, path)
@@ -346,6 +387,8 @@ PIPELINE_MODULE: Final = "bengal.rendering.pipeline.core"
 #: The template-facing site wrapper (``site`` in templates), and the site attributes that
 #: hand a template pages of the whole site (iterating one makes the page an aggregate).
 SITE_CONTEXT_MODULE: Final = "bengal.rendering.context.site_wrappers"
+#: Bengal's accumulator of each page's JSON data (search index, ``index.json``).
+ACCUMULATOR_MODULE: Final = "bengal.rendering.pipeline.json_accumulator"
 SITE_COLLECTIONS: Final = frozenset(
     {"pages", "regular_pages", "generated_pages", "indexes", "taxonomies", "authors"}
 )
@@ -367,6 +410,9 @@ class RenderReads:
     template_names: frozenset[str]
     template_files: frozenset[Path]
     collections: frozenset[str] = frozenset()
+    shown_related: frozenset[Path] = frozenset()
+    """The source pages among the page's related posts that its templates took (a
+    theme shows a few of the five Bengal ranks: the default theme's cards, three)."""
 
 
 @attrs.define
@@ -376,10 +422,89 @@ class _Reading:
     names: set[str] = attrs.field(factory=set)
     files: set[Path] = attrs.field(factory=set)
     collections: set[str] = attrs.field(factory=set)
+    related: set[Path] = attrs.field(factory=set)
+
+
+class _ShownList(list[Any]):
+    """A page's related posts as its templates see them: records the members they take.
+
+    Indexing and slicing record what they return; anything else that reaches the
+    members (iteration, search, copies, concatenation, comparison) records them all.
+    """
+
+    def __init__(self, members: list[Any], shown: set[Path]) -> None:
+        super().__init__(members)
+        self._shown = shown
+
+    def _took(self, members: Any) -> None:
+        if _ACCUMULATING.get():
+            return
+        for member in members:
+            source = getattr(member, "source_path", None)
+            if source is not None:
+                self._shown.add(Path(source))
+
+    def _took_all(self) -> None:
+        self._took(list.__iter__(self))
+
+    def __getitem__(self, index: Any) -> Any:
+        found = list.__getitem__(self, index)
+        self._took(found if isinstance(index, slice) else (found,))
+        return found
+
+    def __iter__(self) -> Iterator[Any]:
+        self._took_all()
+        return list.__iter__(self)
+
+    def __reversed__(self) -> Iterator[Any]:
+        self._took_all()
+        return list.__reversed__(self)
+
+    def __contains__(self, item: object) -> bool:
+        self._took_all()
+        return list.__contains__(self, item)
+
+    def __add__(self, other: Any) -> Any:
+        self._took_all()
+        return list.__add__(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        self._took_all()
+        return list(other) + list(list.__iter__(self))
+
+    def __mul__(self, count: Any) -> Any:
+        self._took_all()
+        return list.__mul__(self, count)
+
+    __rmul__ = __mul__
+
+    def __eq__(self, other: object) -> bool:
+        self._took_all()
+        return list.__eq__(self, other)
+
+    __hash__ = None
+
+    def copy(self) -> list[Any]:
+        self._took_all()
+        return list(list.__iter__(self))
+
+    def index(self, *args: Any) -> int:
+        self._took_all()
+        return list.index(self, *args)
+
+    def count(self, value: Any) -> int:
+        self._took_all()
+        return list.count(self, value)
 
 
 _READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar(
     "incrbuild_bengal_reading", default=None
+)
+#: Set while Bengal accumulates a page's JSON data (its ``index.json`` lists the related
+#: posts' URLs): that data is made afresh for every page on every hand-off, rendered or not
+#: (:func:`_accumulate_unrendered`), so what it reads is not what the page's HTML showed.
+_ACCUMULATING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "incrbuild_bengal_accumulating", default=False
 )
 
 
@@ -406,17 +531,30 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
     original_dependency = render_integration.record_extra_dependency
     site_context = importlib.import_module(SITE_CONTEXT_MODULE).SiteContext
     original_getattr = site_context.__getattr__
+    accumulator = importlib.import_module(ACCUMULATOR_MODULE).JsonAccumulator
+    original_accumulate = accumulator.accumulate_unified_page_data
     lock = threading.Lock()
 
     def process_page(self: Any, page: Any) -> None:
         reading = _Reading()
         token = _READING.set(reading)
+        # Bengal ranks five related posts; the templates take some: learn which, for this render.
+        related = getattr(page, "related_posts", None)
+        shown = None
+        if isinstance(related, list) and type(related) is list and related:
+            shown = _ShownList(related, reading.related)
+            page.related_posts = shown
         try:
             original(self, page)
         finally:
+            if shown is not None:
+                page.related_posts = related
             _READING.reset(token)
             found = RenderReads(
-                frozenset(reading.names), frozenset(reading.files), frozenset(reading.collections)
+                frozenset(reading.names),
+                frozenset(reading.files),
+                frozenset(reading.collections),
+                frozenset(reading.related),
             )
             with lock:
                 reads[Path(page.source_path)] = found
@@ -440,10 +578,18 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
                 reading.collections.add(name)
         return original_getattr(self, name)
 
+    def accumulate(self: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _ACCUMULATING.set(True)
+        try:
+            return original_accumulate(self, *args, **kwargs)
+        finally:
+            _ACCUMULATING.reset(token)
+
     pipeline.process_page = process_page
     render_integration.record_template_include = record_template_include
     render_integration.record_extra_dependency = record_extra_dependency
     site_context.__getattr__ = site_getattr
+    accumulator.accumulate_unified_page_data = accumulate
     try:
         yield
     finally:
@@ -451,6 +597,7 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
         render_integration.record_template_include = original_include
         render_integration.record_extra_dependency = original_dependency
         site_context.__getattr__ = original_getattr
+        accumulator.accumulate_unified_page_data = original_accumulate
 
 
 #: ``[[target]]`` or ``[[target|text]]``: Bengal's cross-reference, shown with the target's title.

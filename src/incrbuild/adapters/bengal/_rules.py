@@ -23,7 +23,15 @@ from incrbuild import (
 from incrbuild.adapters.bengal._wrapping import discovery_order_key, is_virtual
 from incrbuild.protocols import PageLike, SectionLike
 
-__all__ = ["NAVIGATION_KEYS", "SITE_WIDE", "TAG_INDEX", "BengalPlan", "BengalRules", "tag_slug"]
+__all__ = [
+    "CARD_IN_PLACE",
+    "NAVIGATION_KEYS",
+    "SITE_WIDE",
+    "TAG_INDEX",
+    "BengalPlan",
+    "BengalRules",
+    "tag_slug",
+]
 
 #: Front matter keys that change how a page shows in Bengal's navigation (menus, sidebars,
 #: breadcrumbs, prev/next): a change to one of them reaches the pages that show it.  Not
@@ -34,6 +42,15 @@ NAVIGATION_KEYS: Final = frozenset(
 )
 #: Keys that place a page in prev/next order (navigation keys and the date).
 _NEIGHBOUR_KEYS: Final = NAVIGATION_KEYS | {"date"}
+
+#: Front matter keys Bengal orders neither related posts nor tag pages by (related posts:
+#: candidates' own tags, ties by source path, leaving out generated, home and section index
+#: pages; tag pages: date, newest first, ties in discovery order): a change to the body or to
+#: these keys alone leaves every page where it was in both, its card changed in place.
+_UNRANKED_KEYS: Final = frozenset({"title", "description"})
+#: The reason detail of a card that changed in place on its tag pages (see
+#: :data:`_UNRANKED_KEYS`): only the tag pages showing the card are rendered.
+CARD_IN_PLACE: Final = "card on tag pages, in place"
 
 #: Section index file names Bengal recognises.
 _INDEX_NAMES: Final = frozenset({"_index.md", "index.md"})
@@ -200,6 +217,12 @@ class BengalRules:
     """How many related posts Bengal keeps per page (its build asks for 5)."""
     tag_nav_limit: int = 50
     """How many of the most used tags each tag page's tag navigation lists (``popular_tags``)."""
+    shown_related: Callable[[], bool] | None = None
+    """Tells whether every page's last render recorded the related posts it showed, as
+    reads of those pages (:class:`~incrbuild.adapters.bengal.BengalProject` answers from
+    its output manifest).  Then a change that leaves the ranking as it was (the body,
+    :data:`_UNRANKED_KEYS`) reaches the pages that showed the page through their recorded
+    reads, and the ranking is redone only for the other changes."""
 
     def apply(self, context: RuleContext, out: PlanBuilder) -> None:
         """Add what Bengal's theme shows of the changed pages on other pages to *out*."""
@@ -213,12 +236,18 @@ class BengalRules:
             for change in context.page_changes
             if change.page is None or not is_virtual(change.page)
         ]
-        found.extend(self._relinked(out.pages, rules, {change.path for change in found}))
+        relinked = self._relinked(out.pages, rules, {change.path for change in found})
+        found.extend(relinked)
         additions = _Additions()
         for change in found:
             self._own_change(change, rules, additions)
-        if self.related_posts and found:
-            _RelatedPosts(rules, found, self.related_limit).mark(additions)
+        ranked = found
+        if self.shown_related is not None and found and self.shown_related():
+            # A relinked page's source did not change: its readers are not replanned by reads.
+            again = {change.path for change in relinked}
+            ranked = [c for c in found if c.path in again or not _ranking_unchanged(c)]
+        if self.related_posts and ranked:
+            _RelatedPosts(rules, ranked, self.related_limit).mark(additions)
         self._tag_navigation(found, rules, additions)
         self._cascaded(out.pages, found, rules, additions)
         if additions.everything is not None:
@@ -253,7 +282,8 @@ class BengalRules:
         if out.site_wide is None:  # search index, graph, sitemap and feeds carry every page
             out.site_wide = Reason(ReasonKind.SHOWS, path, "search index, sitemap, feeds, graph")
         tags = change.old_tags | change.new_tags
-        card = Reason(ReasonKind.TAXONOMY, path, "card on tag pages")
+        detail = CARD_IN_PLACE if _ranking_unchanged(change) else "card on tag pages"
+        card = Reason(ReasonKind.TAXONOMY, path, detail)
         for tag in tags:
             out.term(tag, card)
         if change.old_tags != change.new_tags:
@@ -370,6 +400,13 @@ class BengalRules:
                         for member in registry.pages_with_tag(tag):
                             out.page(member, reason)
                 self._navigation(_Change(path, current, current, page), section, context, out)
+
+
+def _ranking_unchanged(change: _Change) -> bool:
+    """Whether *change* leaves Bengal's related-posts ranking as it was (body or unranked keys)."""
+    if change.old is None or change.new is None:
+        return False
+    return change.changed_keys <= _UNRANKED_KEYS
 
 
 def _own_tag_counts(registry: IndexRegistry) -> dict[str, int]:
