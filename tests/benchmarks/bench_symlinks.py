@@ -20,16 +20,19 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
 
 from benchsites import SETTLE_S, BenchSite, best_of
 
+from incrbuild import Engine
 from incrbuild.adapters.files import open_engine
 from incrbuild.lowlevel import ChangeDetector, StateStore
 
 REPEATS = 9
+ALTERNATIONS = 31
 
 
 def _walk(root: str, *, check: bool) -> int:
@@ -73,31 +76,49 @@ def _add_links(content: Path, outside: Path, count: int) -> dict[str, int]:
     return kinds
 
 
+def _settled_engine(site: BenchSite) -> Engine:
+    """*site*'s engine with a first build committed and its racy records refreshed."""
+    engine = open_engine(site.content, state_dir=site.workdir / "state")
+    engine.commit(engine.plan())
+    time.sleep(SETTLE_S)
+    engine.plan()  # refreshes the records written within the racy window
+    return engine
+
+
 def measure(pages: int, links: int) -> dict[str, float]:
-    """The check's cost on a relisting scan, and a no-op plan's cost with and without links."""
+    """The check's cost on a relisting scan, and a no-op plan's cost with and without links.
+
+    The no-op plans run on twin trees (same seed), one given links, each with its own engine;
+    their timings alternate round by round and the medians are compared, so a load change on a
+    shared machine hits both (the best of a few runs swung from 0.87x to 1.5x between runs
+    of two link-free twins).
+    """
     site = BenchSite(pages)
+    twin = BenchSite(pages)
     try:
         root = os.fspath(site.content)
         files = [os.path.join(root, name) for name in site.all_files()]
         row: dict[str, float] = {"pages": pages, "links": links * 4}
         row["walk_plain_s"] = best_of(lambda: _walk(root, check=False), REPEATS)
         row["walk_checked_s"] = best_of(lambda: _walk(root, check=True), REPEATS)
-        engine = site.open_engine()  # the tree settled before this commit: nothing is racy
+        site.open_engine()  # the tree settled before this commit: nothing is racy
         stored = StateStore(site.workdir / "state").load()
         detector = ChangeDetector(site.content)
         row["relist_scan_s"] = best_of(lambda: detector.detect(stored, relist=True), REPEATS)
         row["stat_floor_s"] = best_of(lambda: _stat_all(files), REPEATS)
-        row["noop_plain_s"] = best_of(engine.plan, REPEATS)
-        _add_links(site.content, site.workdir / "outside", links)
-        linked = open_engine(site.content, state_dir=site.workdir / "linked")
-        linked.commit(linked.plan())
-        time.sleep(SETTLE_S)
-        linked.plan()  # refreshes the records written within the racy window
-        row["noop_linked_s"] = best_of(linked.plan, REPEATS)
+        _add_links(twin.content, twin.workdir / "outside", links)
+        plain, linked = _settled_engine(site), _settled_engine(twin)
+        plain_s, linked_s = [], []
+        for _ in range(ALTERNATIONS):
+            plain_s.append(best_of(plain.plan, 1))
+            linked_s.append(best_of(linked.plan, 1))
+        row["noop_plain_s"] = statistics.median(plain_s)
+        row["noop_linked_s"] = statistics.median(linked_s)
         return row
     finally:
-        site.close()
-        shutil.rmtree(site.workdir, ignore_errors=True)
+        for tree in (site, twin):
+            tree.close()
+            shutil.rmtree(tree.workdir, ignore_errors=True)
 
 
 def _ms(seconds: float) -> str:
@@ -108,7 +129,8 @@ def main(argv: list[str]) -> None:
     sizes = [int(arg) for arg in argv] or [10_000]
     print(
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}; best of {REPEATS}"
+        f"load average {os.getloadavg()[0]:.2f}; best of {REPEATS}, no-op plans: median of "
+        f"{ALTERNATIONS} alternating runs"
     )
     print()
     print(
