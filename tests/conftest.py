@@ -30,22 +30,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 _TABLES = ("files", "dirs", "dependencies", "dependents", "outputs", "reads", "readers")
 
 
-def _checked_apply_whole(apply_whole: Any, next_state: Any) -> Any:
-    """Wrap ``Engine._apply_whole`` so that it must give what ``Engine._next_state`` gives.
+def _checked_in_place(in_place: Any, reference: Any) -> Any:
+    """Wrap ``next_state_in_place`` so that it must give what ``next_state`` gives.
 
     The in-place commit decides again only changed and suspect keys; this oracle
     rebuilds the next state over every page beside it, in every test that commits.
     """
 
-    def checked(engine: Any, plan: Any, state: Any, recorded: Any, failed_keys: Any) -> Any:
-        pages, suspect = engine._pages, engine._pages_suspect
-        expected = next_state(engine, plan, copy_state(state), recorded, set(failed_keys))
-        engine._pages, engine._pages_suspect = pages, suspect  # the reference's, not kept
-        got = apply_whole(engine, plan, state, recorded, failed_keys)
+    def checked(state: Any, commit: Any, pages: Any, suspect: Any, root: Any) -> Any:
+        expected, expected_seen = reference(copy_state(state), commit, pages, root)
+        got, seen = in_place(state, commit, pages, suspect, root)
         for name in _TABLES:
             assert dict(getattr(got, name)) == dict(getattr(expected, name)), name
         assert (got.root, got.snapshot_ns) == (expected.root, expected.snapshot_ns)
-        return got
+        assert seen == expected_seen
+        return got, seen
 
     return checked
 
@@ -54,7 +53,7 @@ def _checked_apply_whole(apply_whole: Any, next_state: Any) -> Any:
 def _whole_commits_checked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if "benchmarks" in request.path.parts:
         return  # benchmarks time the commit itself
-    from incrbuild._engine import Engine
+    from incrbuild import _engine
 
-    checked = _checked_apply_whole(Engine._apply_whole, Engine._next_state)
-    monkeypatch.setattr(Engine, "_apply_whole", checked)
+    checked = _checked_in_place(_engine.next_state_in_place, _engine.next_state)
+    monkeypatch.setattr(_engine, "next_state_in_place", checked)

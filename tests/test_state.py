@@ -516,9 +516,15 @@ class TestRacyRefresh:
     def test_second_noop_plan_digests_nothing_in_process_and_fresh(self, tmp_path: Path) -> None:
         """The first no-op plan re-checks the racy records and refreshes them, for good."""
         self.write_and_commit(tmp_path)
+        # Which records are racy depends on how long the writes took (a loaded machine
+        # can stall longer than the window): count them rather than assume all 20.
+        stored = StateStore(tmp_path / "st").load()
+        floor = stored.snapshot_ns - self.WINDOW
+        racy = sum(r.mtime_ns >= floor or r.ctime_ns >= floor for r in stored.files.values())
+        assert racy >= 1
         engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         first = engine.plan()
-        assert first.stats.detector.racy_checks >= 20
+        assert first.stats.detector.racy_checks == racy
         assert engine.plan().stats.detector.digests == 0
         fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         assert fresh.plan().stats.detector.digests == 0  # persisted

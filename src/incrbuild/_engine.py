@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
@@ -22,23 +22,23 @@ from incrbuild._detect import (
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
 from incrbuild._loading import LoadResult, SiteLoader
-from incrbuild._metadata import DEFAULT_TAXONOMIES, normalise_metadata
+from incrbuild._metadata import DEFAULT_TAXONOMIES
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
-from incrbuild._reads import encode_reads, invert_reads
-from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore, new_commit_id
+from incrbuild._reads import encode_reads
+from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore
 from incrbuild._transitions import (
+    Commit,
     Recorded,
-    apply_recorded,
     carry_front_matter,
     completed,
     copy_state,
-    drop_page,
     drop_unverified,
-    invert,
     merge_concurrent,
-    set_dependencies,
-    set_reads,
+    next_state,
+    next_state_in_place,
+    next_state_partial,
+    next_state_unchanged,
 )
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
@@ -565,7 +565,7 @@ class Engine:
                 and _unchanged(detection)
             ):
                 # A no-op plan that loaded no site model: the state carries over in place.
-                state = self._apply_unchanged(detection, base, recorded, failed_keys)
+                state = next_state_unchanged(base, self._commit_of(plan, recorded, failed_keys))
             elif (
                 self._loader is not None
                 and self._pages is not None
@@ -618,211 +618,62 @@ class Engine:
         self._uncommitted_paths.update(path_for(k) for k in detection.error_keys | failed_keys)
         self._state_stamp = self._store_stamp()
 
+    def _commit_of(self, plan: Plan, recorded: Recorded, failed_keys: set[str]) -> Commit:
+        basis = plan_basis(plan)
+        assert basis is not None
+        key_for = self._detector.key_for
+        return Commit(
+            detection=basis.detection,
+            changed_keys=frozenset(key_for(p) for p in plan.changes.changed),
+            failed_keys=frozenset(failed_keys),
+            recorded=recorded,
+            fingerprint_settled=self._detector.fingerprint_settled,
+        )
+
     def _apply_partial(
         self, plan: Plan, state: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """Apply a partial (watcher) detection to the in-memory state, in proportion to it."""
-        basis = plan_basis(plan)
-        assert basis is not None
-        detection = basis.detection
+        commit = self._commit_of(plan, recorded, failed_keys)
         key_for = self._detector.key_for
-        dropped = detection.removed_keys
-        for key in dropped:
-            drop_page(state, key)
-        for key in detection.removed_dir_keys:
-            state.dirs.pop(key, None)
-        for key, record in detection.files.items():
-            if key in dropped:
-                continue
-            state.files[key] = carry_front_matter(record, state.files.get(key))
-        for key in failed_keys & state.files.keys():
-            # Still known (so its removal is a change), and checked again next time.
-            state.files[key] = unchecked_record(state.files[key])
-        state.dirs.update(detection.dirs)
         registry = self.registry
+        metadata: dict[str, Mapping[str, Any] | None] = {}
         for path in plan.changes.added | plan.changes.modified:
-            key = key_for(path)
             page = registry.page_for(path)
-            stored = state.files.get(key)
-            if key in dropped or stored is None:
-                continue
-            metadata = None if page is None or is_generated(page) else page.metadata
-            state.files[key] = stored.with_metadata(
-                None if metadata is None else normalise_metadata(metadata)
-            )
-        apply_recorded(state, recorded)
-        seen = self._first_seen(recorded.dependencies, state.files, dropped, detection)
-        state.files.update(seen)
+            metadata[key_for(path)] = None if page is None or is_generated(page) else page.metadata
+        state, seen = next_state_partial(state, commit, metadata)
         # Whatever this may have changed of a key's page record is checked by the next
-        # whole commit made in place (see _apply_whole).
+        # whole commit made in place (see next_state_in_place).
+        detection = commit.detection
         self._pages_suspect.update(
-            seen, detection.files, dropped, failed_keys, map(key_for, plan.changes.changed)
+            seen, detection.files, detection.removed_keys, failed_keys, commit.changed_keys
         )
-        # snapshot_ns stays that of the last full scan: entries verified since then carry
-        # later timestamps and so stay racy (content-checked) until the next full scan.
-        state.commit_id = new_commit_id()
         return state
-
-    def _apply_unchanged(
-        self, detection: Detection, state: State, recorded: Recorded, failed_keys: set[str]
-    ) -> State:
-        """Commit a detection that found no change onto the in-memory *state*, in place."""
-        files = state.files
-        for key, record in detection.files.items():
-            known = files.get(key)
-            if record is not known:
-                files[key] = carry_front_matter(record, known)
-        for key, listing in detection.dirs.items():
-            if state.dirs.get(key) is not listing:
-                state.dirs[key] = listing
-        drop_unverified(state, detection)
-        for key in failed_keys & files.keys():
-            # Still known (so its removal is a change), and checked again next time.
-            files[key] = unchecked_record(files[key])
-        apply_recorded(state, recorded)
-        files.update(self._first_seen(recorded.dependencies, files, failed_keys, detection))
-        state.snapshot_ns = detection.snapshot_ns
-        state.commit_id = new_commit_id()
-        return state
-
-    def _first_seen(
-        self,
-        recorded_deps: Mapping[str, tuple[str, ...]],
-        known: Mapping[str, FileRecord],
-        excluded: Collection[str],
-        detection: Detection,
-    ) -> dict[str, FileRecord]:
-        """Fingerprint inputs the build read that the plan did not know.
-
-        Only those provably unchanged since the plan began are recorded; the
-        rest count as added next time (their users are rebuilt).
-        """
-        first_seen = {
-            dep
-            for deps in recorded_deps.values()
-            for dep in deps
-            if dep not in known and dep not in excluded
-        }
-        if not first_seen:
-            return {}
-        return self._detector.fingerprint_settled(first_seen, detection.snapshot_ns)
 
     def _apply_whole(
         self, plan: Plan, state: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
-        """What :meth:`_next_state` gives, made in place on *state* in proportion to the changes.
-
-        Sound when the page list agrees with *state* outside the suspect keys: a key
-        whose record did not change and that no site edit touched keeps its page
-        status, so only changed and suspect keys are decided again.  The store then
-        journals just what this changed.
-        """
-        basis = plan_basis(plan)
-        assert basis is not None
+        """A whole commit made in place on *state*, from the page list kept in step with it."""
         assert self._pages is not None
-        detection = basis.detection
-        pages = self._pages
-        files = state.files
-        scanned = detection.files
-        for key, record in scanned.items():
-            known = files.get(key)
-            if record is not known:  # the scan reuses the stored record of an unchanged file
-                files[key] = carry_front_matter(record, known)
-        gone: set[str] = set()
-        if len(files) != len(scanned):  # the scan's keys are in files now: sizes tell
-            gone = files.keys() - scanned.keys()
-            for key in gone:
-                del files[key]
-        for key in failed_keys & files.keys():
-            # Still known (so its removal is a change), and checked again next time.
-            files[key] = unchecked_record(files[key])
-        changed_keys = set(map(self._detector.key_for, plan.changes.changed))
-        decide = changed_keys | self._pages_suspect | failed_keys
-        for key in decide:
-            stored = files.get(key)
-            if stored is None:
-                continue
-            record = stored
-            page = pages.get(key)
-            if page is None:
-                if record.front_matter:
-                    files[key] = record.with_metadata(None)  # no longer a page of the site
-            elif key in changed_keys or not record.front_matter:
-                files[key] = record.with_metadata(normalise_metadata(page.metadata))
-        for key in decide | gone:
-            if key not in pages or key not in files:
-                # Not a page any more: what its builds recorded goes too.
-                set_dependencies(state, key, ())
-                set_reads(state, key, ())
-                state.outputs.pop(key, None)
-        seen = self._first_seen(recorded.dependencies, files, detection.error_keys, detection)
-        files.update(seen)
-        dirs = state.dirs
-        for key, listing in detection.dirs.items():
-            if dirs.get(key) is not listing:
-                dirs[key] = listing
-        if len(dirs) != len(detection.dirs):
-            for key in dirs.keys() - detection.dirs.keys():
-                del dirs[key]
-        state.root = os.fspath(self.content_dir)
-        state.snapshot_ns = detection.snapshot_ns
-        state.commit_id = new_commit_id()
-        apply_recorded(state, recorded)
-        self._pages_suspect = set(seen)
+        commit = self._commit_of(plan, recorded, failed_keys)
+        state, seen = next_state_in_place(
+            state, commit, self._pages, self._pages_suspect, os.fspath(self.content_dir)
+        )
+        self._pages_suspect = seen
         return state
 
     def _next_state(
         self, plan: Plan, base: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """The state after a whole detection: the site's pages, and what the build recorded."""
-        basis = plan_basis(plan)
-        assert basis is not None
-        detection = basis.detection
+        commit = self._commit_of(plan, recorded, failed_keys)
         key_for = self._detector.key_for
-        files = dict(detection.files)
-        for key in failed_keys & files.keys():
-            # Still known (so its removal is a change), and checked again next time.
-            files[key] = unchecked_record(files[key])
-        changed_keys = {key_for(p) for p in plan.changes.changed}
-        page_keys: set[str] = set()
-        pages: dict[str, PageLike] = {}
-        for page in self.site.pages:
-            if is_generated(page):
-                continue
-            key = key_for(page.source_path)
-            pages[key] = page
-            record = files.get(key)
-            if record is None:
-                continue  # not seen by the detection: nothing to store
-            page_keys.add(key)
-            if key not in changed_keys:
-                carried = carry_front_matter(record, base.files.get(key))
-                if carried.front_matter:
-                    files[key] = carried  # unchanged or touched: the stored front matter
-                    continue
-            files[key] = record.with_metadata(normalise_metadata(page.metadata))
-        for key, record in files.items():
-            if record.front_matter and key not in page_keys:
-                files[key] = record.with_metadata(None)  # no longer a page of the site
-        seen = self._first_seen(recorded.dependencies, files, detection.error_keys, detection)
-        files.update(seen)
+        pages = {
+            key_for(page.source_path): page for page in self.site.pages if not is_generated(page)
+        }
+        state, seen = next_state(base, commit, pages, os.fspath(self.content_dir))
         # A page first seen as an input is stored without front matter: suspect.
-        self._pages, self._pages_suspect = pages, set(seen)
-        dependencies = {k: v for k, v in base.dependencies.items() if k in page_keys}
-        reads = {k: v for k, v in base.reads.items() if k in page_keys}
-        state = State(
-            root=os.fspath(self.content_dir),
-            snapshot_ns=detection.snapshot_ns,
-            commit_id=new_commit_id(),
-            files=files,
-            dirs=dict(detection.dirs),
-            dependencies=dependencies,
-            dependents=invert(dependencies),
-            outputs={k: v for k, v in base.outputs.items() if k in page_keys},
-            reads=reads,
-            readers=invert_reads(reads),
-        )
-        apply_recorded(state, recorded)
+        self._pages, self._pages_suspect = pages, seen
         return state
 
 

@@ -1,24 +1,30 @@
 """State algebra: how the state a commit stores follows from the last one.
 
-Pure functions over :class:`~incrbuild.lowlevel.State`; the engine decides which
-apply.  Whole and partial (watcher) commits share the same pieces: a scan's
-record carries the stored front matter over (:func:`carry_front_matter`), and
-what the build recorded lands the same way (:func:`apply_recorded`).
+Functions over :class:`~incrbuild.lowlevel.State`; the engine decides which apply.
+:func:`next_state` defines what a commit stores; :func:`next_state_in_place`,
+:func:`next_state_unchanged` and :func:`next_state_partial` make the same state in
+place, in proportion to the change, when their premises hold.  All share the same
+pieces: a scan's record carries the stored front matter over
+(:func:`carry_front_matter`), failed files stay known, inputs first seen are recorded
+only if settled, and what the build recorded lands the same way (:func:`apply_recorded`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import final
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, final
 
 import attrs
 import msgspec
 
-from incrbuild._detect import Detection
+from incrbuild._detect import Detection, unchecked_record
+from incrbuild._metadata import normalise_metadata
 from incrbuild._reads import invert_reads, read_targets
-from incrbuild._state import FileRecord, State, new_commit_id
+from incrbuild._state import DirRecord, FileRecord, State, new_commit_id
+from incrbuild.protocols import PageLike
 
 __all__ = [
+    "Commit",
     "Recorded",
     "apply_recorded",
     "carry_front_matter",
@@ -28,6 +34,10 @@ __all__ = [
     "drop_unverified",
     "invert",
     "merge_concurrent",
+    "next_state",
+    "next_state_in_place",
+    "next_state_partial",
+    "next_state_unchanged",
     "set_dependencies",
     "set_reads",
 ]
@@ -200,3 +210,225 @@ def set_reads(state: State, page_key: str, entries: tuple[str, ...]) -> None:
         state.reads[page_key] = entries
     else:
         state.reads.pop(page_key, None)
+
+
+# -- commits: the next state ----------------------------------------------------------------
+#
+# ``next_state`` defines the state a whole commit stores; the other three make the same
+# state in place, in proportion to what changed, when the engine knows its premises hold
+# (see each docstring).  They share every step below, and ``tests/conftest.py`` checks
+# each in-place whole commit of the test suite against ``next_state``.
+
+
+@final
+@attrs.frozen
+class Commit:
+    """What one commit brings: the plan's detection and what its build did.
+
+    ``changed_keys`` are the keys of the plan's changed paths; ``failed_keys`` those
+    the host could not build; ``fingerprint_settled`` is the detector's (files first
+    seen during the build are recorded only if provably unchanged since the plan).
+    """
+
+    detection: Detection
+    changed_keys: frozenset[str]
+    failed_keys: frozenset[str]
+    recorded: Recorded
+    fingerprint_settled: Callable[[Iterable[str], int], dict[str, FileRecord]]
+
+    def first_seen(
+        self, known: Mapping[str, FileRecord], excluded: Collection[str]
+    ) -> dict[str, FileRecord]:
+        """Records of inputs the build read that *known* lacks, if provably unchanged."""
+        keys = {
+            dep
+            for deps in self.recorded.dependencies.values()
+            for dep in deps
+            if dep not in known and dep not in excluded
+        }
+        if not keys:
+            return {}
+        return self.fingerprint_settled(keys, self.detection.snapshot_ns)
+
+
+def next_state(
+    base: State, commit: Commit, pages: Mapping[str, PageLike], root: str
+) -> tuple[State, set[str]]:
+    """The state after a whole detection, built over every page of the site.
+
+    *pages* are the site's (non-generated) pages by key.  Returns the state and the
+    keys first seen as inputs (stored without front matter: suspects for a later
+    in-place commit).
+    """
+    detection = commit.detection
+    files = dict(detection.files)
+    _mark_failed(files, commit.failed_keys)
+    page_keys: set[str] = set()
+    for key, page in pages.items():
+        record = files.get(key)
+        if record is None:
+            continue  # not seen by the detection: nothing to store
+        page_keys.add(key)
+        if key not in commit.changed_keys:
+            carried = carry_front_matter(record, base.files.get(key))
+            if carried.front_matter:
+                files[key] = carried  # unchanged or touched: the stored front matter
+                continue
+        files[key] = _with_page(record, page)
+    for key, record in files.items():
+        if record.front_matter and key not in page_keys:
+            files[key] = record.with_metadata(None)  # no longer a page of the site
+    seen = commit.first_seen(files, detection.error_keys)
+    files.update(seen)
+    dependencies = {k: v for k, v in base.dependencies.items() if k in page_keys}
+    reads = {k: v for k, v in base.reads.items() if k in page_keys}
+    state = State(
+        root=root,
+        snapshot_ns=detection.snapshot_ns,
+        commit_id=new_commit_id(),
+        files=files,
+        dirs=dict(detection.dirs),
+        dependencies=dependencies,
+        dependents=invert(dependencies),
+        outputs={k: v for k, v in base.outputs.items() if k in page_keys},
+        reads=reads,
+        readers=invert_reads(reads),
+    )
+    apply_recorded(state, commit.recorded)
+    return state, set(seen)
+
+
+def next_state_in_place(
+    state: State,
+    commit: Commit,
+    pages: Mapping[str, PageLike],
+    suspect: Collection[str],
+    root: str,
+) -> tuple[State, set[str]]:
+    """What :func:`next_state` gives, made in place on *state* in proportion to the changes.
+
+    Sound when *pages* agree with *state* outside the *suspect* keys (a key has front
+    matter in *state* iff it is a page with a record): a key whose record did not change
+    and that no site edit touched keeps its page status, so only changed and suspect keys
+    are decided again, and the store journals just what this changed.
+    """
+    detection = commit.detection
+    files = state.files
+    scanned = detection.files
+    _take_scanned(files, scanned)
+    gone: set[str] = set()
+    if len(files) != len(scanned):  # the scan's keys are in files now: sizes tell
+        gone = files.keys() - scanned.keys()
+        for key in gone:
+            del files[key]
+    _mark_failed(files, commit.failed_keys)
+    decide = commit.changed_keys | set(suspect) | commit.failed_keys
+    for key in decide:
+        record = files.get(key)
+        if record is None:
+            continue
+        page = pages.get(key)
+        if page is None:
+            if record.front_matter:
+                files[key] = record.with_metadata(None)  # no longer a page of the site
+        elif key in commit.changed_keys or not record.front_matter:
+            files[key] = _with_page(record, page)
+    for key in decide | gone:
+        if key not in pages or key not in files:
+            # Not a page any more: what its builds recorded goes too.
+            set_dependencies(state, key, ())
+            set_reads(state, key, ())
+            state.outputs.pop(key, None)
+    seen = commit.first_seen(files, detection.error_keys)
+    files.update(seen)
+    _take_dirs(state.dirs, detection.dirs, whole=True)
+    state.root = root
+    state.snapshot_ns = detection.snapshot_ns
+    state.commit_id = new_commit_id()
+    apply_recorded(state, commit.recorded)
+    return state, set(seen)
+
+
+def next_state_unchanged(state: State, commit: Commit) -> State:
+    """:func:`next_state` for a whole detection that found nothing changed, in place.
+
+    No page changed, so page status carries over: only records (re-stamped by the
+    scan, failed, first seen) and what the build recorded change.
+    """
+    detection = commit.detection
+    files = state.files
+    _take_scanned(files, detection.files)
+    _take_dirs(state.dirs, detection.dirs, whole=False)
+    drop_unverified(state, detection)
+    _mark_failed(files, commit.failed_keys)
+    apply_recorded(state, commit.recorded)
+    files.update(commit.first_seen(files, commit.failed_keys))
+    state.snapshot_ns = detection.snapshot_ns
+    state.commit_id = new_commit_id()
+    return state
+
+
+def next_state_partial(
+    state: State, commit: Commit, metadata: Mapping[str, Mapping[str, Any] | None]
+) -> tuple[State, set[str]]:
+    """Apply a partial (watcher) detection to *state* in place, in proportion to it.
+
+    *metadata* is the front matter of each added or modified page by key (``None``:
+    not a page).  Returns the state and the keys first seen as inputs.
+    """
+    detection = commit.detection
+    dropped = detection.removed_keys
+    for key in dropped:
+        drop_page(state, key)
+    for key in detection.removed_dir_keys:
+        state.dirs.pop(key, None)
+    _take_scanned(state.files, detection.files, skip=dropped)
+    _mark_failed(state.files, commit.failed_keys)
+    state.dirs.update(detection.dirs)
+    for key, page_metadata in metadata.items():
+        stored = state.files.get(key)
+        if key in dropped or stored is None:
+            continue
+        state.files[key] = stored.with_metadata(
+            None if page_metadata is None else normalise_metadata(page_metadata)
+        )
+    apply_recorded(state, commit.recorded)
+    seen = commit.first_seen(state.files, dropped)
+    state.files.update(seen)
+    # snapshot_ns stays that of the last full scan: entries verified since then carry
+    # later timestamps and so stay racy (content-checked) until the next full scan.
+    state.commit_id = new_commit_id()
+    return state, set(seen)
+
+
+def _take_scanned(
+    files: dict[str, FileRecord], scanned: Mapping[str, FileRecord], skip: Collection[str] = ()
+) -> None:
+    """Store a scan's records, each carrying the stored front matter over."""
+    for key, record in scanned.items():
+        known = files.get(key)
+        if record is not known and key not in skip:  # a scan reuses an unchanged record
+            files[key] = carry_front_matter(record, known)
+
+
+def _mark_failed(files: dict[str, FileRecord], failed_keys: Collection[str]) -> None:
+    """Keep failed files known (so their removal is a change), checked again next time."""
+    for key in files.keys() & failed_keys:
+        files[key] = unchecked_record(files[key])
+
+
+def _with_page(record: FileRecord, page: PageLike) -> FileRecord:
+    """*record* carrying *page*'s front matter as the site read it."""
+    return record.with_metadata(normalise_metadata(page.metadata))
+
+
+def _take_dirs(
+    dirs: dict[str, DirRecord], scanned: Mapping[str, DirRecord], *, whole: bool
+) -> None:
+    """Store a scan's directory records; a *whole* scan's also drop directories it did not see."""
+    for key, listing in scanned.items():
+        if dirs.get(key) is not listing:
+            dirs[key] = listing
+    if whole and len(dirs) != len(scanned):
+        for key in dirs.keys() - scanned.keys():
+            del dirs[key]
