@@ -289,6 +289,40 @@ class TestSymbolicLinks:
         assert names(plan.changes.removed, content) == {"alias.md", "top.md"}
         assert names(plan.changes.added, content) == {"top.md/inner.md"}
 
+    def test_a_link_renamed_over_a_file_is_followed_by_later_events(self, content: Path) -> None:
+        """Found by the watched state machine: the file that became a link was never known
+        as one, so an edit of its target (reported on the target) missed it."""
+        (content / "docs" / "alias.md").symlink_to(content / "docs" / "good.md")
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        os.replace(content / "docs" / "alias.md", content / "top.md")
+        plan = engine.plan_paths([content / "docs" / "alias.md", content / "top.md"])
+        assert plan.partial
+        assert names(plan.changes.modified, content) == {"top.md"}
+        assert names(plan.changes.removed, content) == {"docs/alias.md"}
+        engine.commit(plan)
+        settle()
+        write(content / "docs" / "good.md", "---\ntitle: Better\n---\n")
+        plan = engine.plan_paths([content / "docs" / "good.md"])
+        assert plan.partial
+        assert names(plan.changes.modified, content) == {"docs/good.md", "top.md"}
+
+    def test_a_file_turned_link_in_a_tree_without_links_is_followed(self, content: Path) -> None:
+        engine = engine_for(content)
+        engine.commit(engine.plan())
+        settle()
+        (content / "top.md").unlink()
+        (content / "top.md").symlink_to(content / "docs" / "good.md")
+        plan = engine.plan_paths([content / "top.md"])
+        assert names(plan.changes.modified, content) == {"top.md"}
+        engine.commit(plan)
+        settle()
+        write(content / "docs" / "good.md", "---\ntitle: Better\n---\n")
+        plan = engine.plan_paths([content / "docs" / "good.md"])
+        assert plan.partial
+        assert names(plan.changes.modified, content) == {"docs/good.md", "top.md"}
+
     def test_a_file_replaced_by_a_dangling_link_is_removed_in_event_plans(
         self, content: Path
     ) -> None:

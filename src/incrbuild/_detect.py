@@ -378,13 +378,14 @@ class ChangeDetector:
         snapshot = time.time_ns()
         scan = _Scan(previous.files, previous.dirs, self._racy_floor(previous, snapshot))
         paths = list(paths)
-        if self._links:
-            # A watcher reports an edit made through a link on the link's target (or on
-            # a link it goes through): check the link too, and resolve it afresh.
-            linked = {link for path in paths for link in self.links_to(os.fspath(path))}
-            for link in linked | {self.key_for(path) for path in paths}:
-                self._refresh_link(link)  # a no-op for what is not a known link
-            paths.extend(map(self.path_for, linked))
+        # A watcher reports an edit made through a link on the link's target (or on a
+        # link it goes through): check the link too, and resolve it afresh.  A reported
+        # path may also have become a link (a link renamed over a file) or stopped being
+        # one: what is known of links follows, or later edits through it would be missed.
+        linked = {link for path in paths for link in self.links_to(os.fspath(path))}
+        for key in linked | {self.key_for(path) for path in paths}:
+            self._refresh_link(key)
+        paths.extend(map(self.path_for, linked))
         removed: set[str] = set()
         removed_dirs: set[str] = set()
         check: list[str] = []
@@ -697,11 +698,29 @@ class ChangeDetector:
         return hops
 
     def _refresh_link(self, key: str) -> None:
-        """Re-resolve link *key* (it was retargeted, or a hop of it was)."""
+        """Bring what is known of *key* as a link up to date: it may have become a link,
+        stopped being one, or been retargeted (or a hop of it was)."""
+        if (
+            not key
+            or _is_absolute_key(key)
+            or any(self.ignore(part) for part in key.split("/"))
+            or (self.exclude and self._excluded(key))
+        ):
+            return
         directory, _, name = key.rpartition("/")
         links = self._links.get(directory)
-        if links is not None and name in links:
-            links[name] = _hops(self._os_path(key))
+        where = self._os_path(key)
+        if _is_link(where):
+            hops = _hops(where)
+            if links is None:
+                links = self._links[directory] = {}
+            if links.get(name) != hops:
+                links[name] = hops
+                self._link_hops = None
+        elif links is not None and name in links:
+            del links[name]
+            if not links:
+                del self._links[directory]
             self._link_hops = None
 
     def _check_files(self, groups: list[_Group], scan: _Scan) -> list[str]:
@@ -944,7 +963,7 @@ def _hops(where: str) -> tuple[str, ...]:
 
 
 def _is_link(where: str) -> bool:
-    """Whether *where* is a symbolic link (asked only of names that turned out directories)."""
+    """Whether *where* is a symbolic link (one ``lstat``; asked of event paths and directories)."""
     try:
         return stat_module.S_ISLNK(os.lstat(where).st_mode)
     except OSError:
