@@ -21,6 +21,7 @@ from incrbuild._detect import (
     unchecked_record,
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
+from incrbuild._gc import full_collections_deferred
 from incrbuild._loading import LoadResult, SiteLoader
 from incrbuild._metadata import DEFAULT_TAXONOMIES
 from incrbuild._paths import absolute, require_absolute
@@ -239,6 +240,10 @@ class Engine:
         return self._full_plan(relist=False)
 
     def _full_plan(self, *, relist: bool) -> Plan:
+        with full_collections_deferred():  # a cold plan builds millions of live objects
+            return self._full_plan_deferred(relist=relist)
+
+    def _full_plan_deferred(self, *, relist: bool) -> Plan:
         started = time.perf_counter_ns()
         self._needs_full_scan = True
         previous = self._load_state()
@@ -542,6 +547,10 @@ class Engine:
         If another process committed since *plan* was made, entries either side
         changed are dropped, so the next plan re-checks them: more work, no miss.
         """
+        with full_collections_deferred():  # a first commit builds a record per file
+            self._commit(plan, failed)
+
+    def _commit(self, plan: Plan, failed: Iterable[Path]) -> None:
         basis = plan_basis(plan)
         if basis is None:
             raise ValueError("commit() needs a plan made by this engine's plan()")
