@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from incrbuild import _engine
 from incrbuild._gc import DEFERRED_THRESHOLD, full_collections_deferred
+from incrbuild._state import StateStore
 from incrbuild.adapters.files import FilesLoader, open_engine
 
 
@@ -42,14 +42,14 @@ def test_plan_and_commit_defer_full_collections(
         seen["plan"] = gc.get_threshold()[2]
         return load(self, *args)
 
-    commit_id = _engine.new_commit_id
+    save = StateStore.save
 
-    def observing_commit_id() -> str:
+    def observing_save(self: StateStore, *args: Any, **options: Any) -> bool:
         seen["commit"] = gc.get_threshold()[2]
-        return commit_id()
+        return save(self, *args, **options)
 
     monkeypatch.setattr(FilesLoader, "load", observing_load)
-    monkeypatch.setattr(_engine, "new_commit_id", observing_commit_id)
+    monkeypatch.setattr(StateStore, "save", observing_save)
     engine = open_engine(content, state_dir=tmp_path / "state")
     engine.commit(engine.plan())
     assert seen == {"plan": DEFERRED_THRESHOLD, "commit": DEFERRED_THRESHOLD}
