@@ -471,6 +471,16 @@ class TestBengalRules:
         planned = names(harness.plan().pages, harness.content)
         assert "many/g0.md" in planned  # g7 now shares two tags with g0: ranked first
 
+    def test_companion_formats_of_every_page_unless_in_place(self, harness: Harness) -> None:
+        """A body edit leaves other pages' formats; a cascade or a date edit plans them all."""
+        harness.edit("area/a0.md", "Body of A0.", "A new body.")
+        assert not harness.plan().all_formats
+        harness.edit("docs/_index.md", "description: one", "description: two")
+        assert harness.plan().all_formats
+        harness.edit("docs/_index.md", "description: two", "description: one")
+        harness.edit("area/a2.md", "weight: 2\n", "weight: 2\ndate: 2020-01-01\n")
+        assert harness.plan().all_formats
+
     def test_shown_list_records_what_templates_take(self) -> None:
         """Slices and indexes record what they return; iteration or search records all."""
         members = [FakePage(Path(f"/c/p{n}.md"), {"title": f"p{n}"}) for n in range(5)]
@@ -954,6 +964,103 @@ class TestNarrowedRender:
         assert rendered == ["a", "c"]
         assert recorded == [["a", "c"]]  # Bengal's bookkeeping: of the pages rendered only
         assert module.phase_render is phase_render  # type: ignore[attr-defined]
+
+
+class TestNarrowedFormats:
+    """Companion formats of pages not rendered are kept only under the last build's graph."""
+
+    @staticmethod
+    def fake(monkeypatch: pytest.MonkeyPatch, public: Path, graph: list[Any]) -> Any:
+        module = types.ModuleType(handoff.FORMATS_MODULE)
+
+        class OutputFormatsGenerator:
+            def _per_page_target_pages(self, pages: list[Any], output_format: str) -> list[Any]:
+                return list(pages)
+
+            def _get_graph_data_if_needed(self, pages: list[Any]) -> Any:
+                return graph[0]
+
+        def output_path(page: Any, output_format: str) -> Path:
+            return public / page.source_path.name / "index.json"
+
+        module.OutputFormatsGenerator = OutputFormatsGenerator  # type: ignore[attr-defined]
+        module._per_page_output_path = output_path  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.FORMATS_MODULE, module)
+        return OutputFormatsGenerator
+
+    @staticmethod
+    def fake_cache(monkeypatch: pytest.MonkeyPatch, stored: list[list[str]]) -> Any:
+        module = types.ModuleType(handoff.CACHE_MANAGER_MODULE)
+
+        class CacheManager:
+            def _store_page_artifacts(self, build_context: Any) -> None:
+                data = build_context.get_accumulated_page_data()
+                stored.append(sorted(d.source_path.name for d in data))
+
+        module.CacheManager = CacheManager  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.CACHE_MANAGER_MODULE, module)
+        return CacheManager
+
+    def test_same_graph_writes_the_rendered_pages_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        graph: list[Any] = [{"nodes": [{"id": "a", "title": "A"}]}]
+        generator = self.fake(monkeypatch, tmp_path, graph)
+        original = generator._per_page_target_pages
+        stored: list[list[str]] = []
+        manager = self.fake_cache(monkeypatch, stored)
+        pages = [FakePage(Path(f"/c/{name}")) for name in "abc"]
+
+        class Context:
+            def get_accumulated_page_data(self) -> list[FakePage]:
+                return pages
+
+        for name in "abc":
+            write(tmp_path / name / "index.json", "{}")
+        digest = tmp_path / "digest"
+
+        def targets(rendered: list[FakePage], *, narrow: bool = True) -> list[str]:
+            keys: list[str] = []
+            with handoff.narrowed_formats(rendered, digest, keys, narrow=narrow):
+                chosen = generator()._per_page_target_pages(pages, "json")
+                manager()._store_page_artifacts(Context())
+            assert not digest.exists()  # gone until the caller stores it on commit
+            digest.write_text(keys[0], encoding="utf-8")
+            return [page.source_path.name for page in chosen]
+
+        b = [pages[1]]
+        assert targets([]) == ["a", "b", "c"]  # no digest yet: every page
+        assert targets(b) == ["b"]  # the same graph
+        graph[0] = {"nodes": [{"id": "a", "title": "A, retitled"}]}
+        assert targets(b) == ["a", "b", "c"]  # another graph: every page
+        (tmp_path / "a" / "index.json").unlink()
+        assert targets(b) == ["a", "b"]  # a missing file is written
+        assert targets(b, narrow=False) == ["a", "b", "c"]  # a full plan
+        every = ["a", "b", "c"]
+        assert stored == [every, ["b"], every, ["b"], every]  # Bengal's artifacts likewise
+        assert generator._per_page_target_pages is original
+        assert manager._store_page_artifacts.__name__ == "_store_page_artifacts"
+
+
+class TestArtifactInventory:
+    """Bengal's inventory of generated files is taken only for its health checks."""
+
+    @pytest.mark.parametrize("enabled", [True, False])
+    def test_taken_only_with_health_checks(
+        self, monkeypatch: pytest.MonkeyPatch, enabled: bool
+    ) -> None:
+        module = types.ModuleType(handoff.INVENTORY_MODULE)
+        taken: list[str] = []
+
+        def populate(site: Any, build_context: Any) -> None:
+            taken.append(site)
+
+        module.populate_artifact_inventory = populate  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.INVENTORY_MODULE, module)
+        with handoff.inventory_for_health_checks(enabled):
+            module.populate_artifact_inventory("site", None)  # type: ignore[attr-defined]
+        assert taken == (["site"] if enabled else [])
+        assert module.populate_artifact_inventory is populate  # type: ignore[attr-defined]
 
 
 class TestAssetAudit:

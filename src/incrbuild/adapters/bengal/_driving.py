@@ -22,8 +22,10 @@ from incrbuild.adapters.bengal._handoff import (
     audit_written_html,
     file_stamp,
     forget_formats,
+    inventory_for_health_checks,
     link_targets,
     memoized_layout,
+    narrowed_formats,
     narrowed_render,
     recording_reads,
     remove_outputs,
@@ -222,6 +224,14 @@ class GeneratedPageTemplates:
         out.output(TAG_INDEX, reason)
 
 
+def _health_checks(site: Any) -> bool:
+    """Whether Bengal's health checks run for *site* (its ``health_check`` setting)."""
+    from bengal.config.defaults import get_feature_config
+
+    enabled: Any = get_feature_config(site.config, "health_check").get("enabled", True)
+    return bool(enabled)
+
+
 @final
 @attrs.frozen
 class BengalBuild:
@@ -330,6 +340,8 @@ class BengalProject:
         site = Site.from_config(self.root)
         rendered: list[Any] = []
         reads: dict[Path, RenderReads] = {}
+        graph_path = self.state_dir / "bengal-graph-digest"
+        graph_keys: list[str] = []
         # Coarse file systems stamp a write up to a second early: audit a little more.  A
         # full plan writes every page, and a strict build fails on any missing reference:
         # both audit everything, as Bengal does.
@@ -340,6 +352,8 @@ class BengalProject:
             narrowed_render(RenderSelection.of(plan), rendered),
             recording_reads(reads),
             memoized_layout(self.state_dir / "bengal-graph-layout.json"),
+            narrowed_formats(rendered, graph_path, graph_keys, narrow=not plan.all_formats),
+            inventory_for_health_checks(_health_checks(site)),
             audit,
         ):
             stats = site.build(BuildOptions(incremental=False, **settings))
@@ -374,6 +388,9 @@ class BengalProject:
                 related_reads=related,
             )
             manifest.save(self.manifest_path)
+            if len(set(graph_keys)) == 1:
+                # Every page's formats now match this graph (see narrowed_formats).
+                graph_path.write_text(graph_keys[0], encoding="utf-8")
             self.engine.commit(plan.plan)
         outputs = frozenset(
             Path(p.output_path).relative_to(public).as_posix()

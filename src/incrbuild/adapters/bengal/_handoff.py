@@ -37,8 +37,11 @@ __all__ = [
     "audit_written_html",
     "file_stamp",
     "forget_formats",
+    "graph_key",
+    "inventory_for_health_checks",
     "link_targets",
     "memoized_layout",
+    "narrowed_formats",
     "narrowed_render",
     "recording_reads",
     "remove_outputs",
@@ -731,3 +734,145 @@ def memoized_layout(path: Path) -> Iterator[None]:
         yield
     finally:
         setattr(module, LAYOUT_FUNCTION, original)
+
+
+#: Bengal's post-processing of output formats, which picks the pages whose companion
+#: formats (``index.json``, ``index.txt``, ``index.md``) it writes.
+FORMATS_MODULE: Final = "bengal.postprocess.output_formats"
+FORMATS_METHOD: Final = "_per_page_target_pages"
+
+
+def graph_key(graph: Any) -> str:
+    """A digest of Bengal's graph data (``none`` without one)."""
+    import hashlib
+
+    if graph is None:
+        return "none"
+    text = json.dumps(graph, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@contextlib.contextmanager
+def narrowed_formats(
+    rendered: list[Any], path: Path, keys: list[str], *, narrow: bool = True
+) -> Iterator[None]:
+    """Within the block, Bengal writes the companion formats of rendered pages only, if it may.
+
+    A page's ``index.json`` carries, besides its own data and its navigation
+    (planned with its HTML), its connections in the site graph: titles and
+    links of other pages.  So the formats of the pages not rendered are left as
+    they are only when the graph is the one the last committed build wrote them
+    with: its digest is kept at *path*, removed here (a build that is not
+    committed leaves none, so the next one writes every page's formats) and
+    appended to *keys* for the caller to store on commit.  Pages whose format
+    file is missing get it written.  Without *narrow* (a full plan) every page's
+    formats are written and the digest is still taken.
+
+    Bengal's cache save then stores the accumulated data (its page artifacts,
+    for its own incremental builds) of the rendered pages only, when every
+    format was narrowed: the others' data is what the last build stored.
+    """
+    import importlib
+    import threading
+
+    try:
+        previous: str | None = path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        previous = None
+    path.unlink(missing_ok=True)
+    module: ModuleType = importlib.import_module(FORMATS_MODULE)
+    generator = module.OutputFormatsGenerator
+    original = getattr(generator, FORMATS_METHOD)
+    output_path = getattr(module, "_per_page_output_path", None)
+    cache_module: ModuleType = importlib.import_module(CACHE_MANAGER_MODULE)
+    manager = cache_module.CacheManager
+    original_store = getattr(manager, CACHE_MANAGER_METHOD)
+    decided: list[bool] = []
+    lock = threading.Lock()
+
+    def targets(self: Any, pages: list[Any], output_format: str) -> list[Any]:
+        chosen: list[Any] = original(self, pages, output_format)
+        try:
+            graph = self._get_graph_data_if_needed(chosen)
+        except AttributeError:
+            return chosen
+        key = graph_key(graph)
+        with lock:
+            keys.append(key)
+        narrowed = narrow and previous is not None and key == previous and output_path is not None
+        with lock:
+            decided.append(narrowed)
+        if not narrowed or output_path is None:
+            return chosen
+        done = {id(page) for page in rendered}
+        return [p for p in chosen if id(p) in done or not _written(output_path(p, output_format))]
+
+    def store_page_artifacts(self: Any, build_context: Any) -> Any:
+        if build_context is None or not decided or not all(decided):
+            return original_store(self, build_context)
+        sources = {str(page.source_path) for page in rendered}
+        return original_store(self, _RenderedData(build_context, sources))
+
+    setattr(generator, FORMATS_METHOD, targets)
+    setattr(manager, CACHE_MANAGER_METHOD, store_page_artifacts)
+    try:
+        yield
+    finally:
+        setattr(generator, FORMATS_METHOD, original)
+        setattr(manager, CACHE_MANAGER_METHOD, original_store)
+
+
+#: Bengal's cache manager, whose save stores every page's accumulated data.
+CACHE_MANAGER_MODULE: Final = "bengal.orchestration.incremental.cache_manager"
+CACHE_MANAGER_METHOD: Final = "_store_page_artifacts"
+
+
+class _RenderedData:
+    """A build context whose accumulated page data is that of the rendered pages only."""
+
+    def __init__(self, context: Any, sources: set[str]) -> None:
+        self._context = context
+        self._sources = sources
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    def get_accumulated_page_data(self) -> list[Any]:
+        return [
+            data
+            for data in self._context.get_accumulated_page_data()
+            if str(getattr(data, "source_path", "")) in self._sources
+        ]
+
+
+def _written(path: Any) -> bool:
+    return path is None or Path(path).is_file()
+
+
+#: Bengal's inventory of the output's generated files, made for its health checks only.
+INVENTORY_MODULE: Final = "bengal.orchestration.build.artifact_inventory"
+INVENTORY_FUNCTION: Final = "populate_artifact_inventory"
+
+
+@contextlib.contextmanager
+def inventory_for_health_checks(enabled: bool) -> Iterator[None]:
+    """Within the block, Bengal takes its artifact inventory only if health checks run.
+
+    The inventory (every page's output and formats, looked up on disk: about
+    4,500 files at 1,000 pages) feeds the link registry of the health checks
+    and nothing else; with them disabled (*enabled* false) it is skipped.
+    """
+    import importlib
+
+    module: ModuleType = importlib.import_module(INVENTORY_MODULE)
+    original = getattr(module, INVENTORY_FUNCTION)
+
+    def populate(site: Any, build_context: Any) -> None:
+        if enabled:
+            original(site, build_context)
+
+    setattr(module, INVENTORY_FUNCTION, populate)
+    try:
+        yield
+    finally:
+        setattr(module, INVENTORY_FUNCTION, original)

@@ -24,6 +24,7 @@ from incrbuild.adapters.bengal._wrapping import discovery_order_key, is_virtual
 from incrbuild.protocols import PageLike, SectionLike
 
 __all__ = [
+    "ALL_FORMATS",
     "CARD_IN_PLACE",
     "NAVIGATION_KEYS",
     "SITE_WIDE",
@@ -61,6 +62,10 @@ _INDEX_NAMES: Final = frozenset({"_index.md", "index.md"})
 #: feeds, special pages, alias redirects).
 TAG_INDEX: Final = "tag-index"
 SITE_WIDE: Final = "site-wide"
+#: Every page's companion formats (``index.json``, ``index.txt``, ``index.md``): they show a
+#: page's own data, cascaded values included, and generated pages' too, beyond what its HTML
+#: shows; planned for any change but one in place (:data:`_UNRANKED_KEYS`).
+ALL_FORMATS: Final = "all-formats"
 
 
 @final
@@ -94,6 +99,11 @@ class BengalPlan:
         """Whether Bengal's site-wide outputs changed (any page changed)."""
         return self.plan.full or SITE_WIDE in self.plan.outputs
 
+    @property
+    def all_formats(self) -> bool:
+        """Whether every page's companion formats are to be written (not only the rendered)."""
+        return self.plan.full or ALL_FORMATS in self.plan.outputs
+
     def changed_sources(self) -> frozenset[Path]:
         """The planned pages that exist below the content directory."""
         root = self.plan.root
@@ -113,6 +123,7 @@ class _Additions:
     sections: dict[Path, Reason] = attrs.field(factory=dict)
     tag_index: Reason | None = None
     site_wide: Reason | None = None
+    formats: Reason | None = None
     everything: Reason | None = None
 
     def section(self, directory: Path, reason: Reason) -> None:
@@ -132,6 +143,8 @@ class _Additions:
             out.output(TAG_INDEX, self.tag_index)
         if self.site_wide is not None:
             out.output(SITE_WIDE, self.site_wide)
+        if self.formats is not None:
+            out.output(ALL_FORMATS, self.formats)
 
     def page(self, page: PageLike | None, reason: Reason) -> None:
         if page is None or is_virtual(page):
@@ -282,7 +295,10 @@ class BengalRules:
         if out.site_wide is None:  # search index, graph, sitemap and feeds carry every page
             out.site_wide = Reason(ReasonKind.SHOWS, path, "search index, sitemap, feeds, graph")
         tags = change.old_tags | change.new_tags
-        detail = CARD_IN_PLACE if _ranking_unchanged(change) else "card on tag pages"
+        in_place = _ranking_unchanged(change)
+        if not in_place and out.formats is None:
+            out.formats = Reason(ReasonKind.SHOWS, path, "companion formats of every page")
+        detail = CARD_IN_PLACE if in_place else "card on tag pages"
         card = Reason(ReasonKind.TAXONOMY, path, detail)
         for tag in tags:
             out.term(tag, card)
@@ -585,7 +601,7 @@ def _whole_section(
 
 def _everything(registry: IndexRegistry, out: _Additions, reason: Reason) -> None:
     """Every page, tag and listing: what a change to the site menu reaches."""
-    out.tag_index = out.site_wide = reason
+    out.tag_index = out.site_wide = out.formats = reason
     for page in registry.site.pages:
         out.page(page, reason)
     for tag in registry.tags:
