@@ -498,6 +498,9 @@ class TestBengalRules:
             lambda x: members[3] in x,
             lambda x: [*reversed(x)],
             lambda x: x + members,
+            lambda x: [*members[:0], *x],
+            lambda x: [] + x,  # noqa: RUF005 - the reflected __radd__ records
+            lambda x: x.pop(),
         ):
             everything: set[Path] = set()
             use(handoff._ShownList(members, everything))

@@ -499,6 +499,10 @@ class _ShownList(list[Any]):
         self._took_all()
         return list.count(self, value)
 
+    def pop(self, index: Any = -1) -> Any:
+        self._took_all()
+        return list.pop(self, index)
+
 
 _READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar(
     "incrbuild_bengal_reading", default=None
