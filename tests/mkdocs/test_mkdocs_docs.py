@@ -3,7 +3,8 @@
 The 1.6.1 source distribution on PyPI carries no ``docs/``, so the project comes
 from a git checkout of https://github.com/mkdocs/mkdocs at tag 1.6.1
 (``MKDOCS_DOCS_COMMIT``), named by ``INCRBUILD_MKDOCS_SOURCE`` or found at the
-path below; without one this module is skipped (CI has no GitHub).
+path below; without one this module is skipped (CI cannot reach GitHub: it runs
+the test only on a machine where a checkout was left at that path).
 
 The configuration is trimmed: the ``redirects``, ``autorefs``, ``literate-nav``
 and ``mkdocstrings`` plugins and the ``docs/hooks.py`` hook are removed (so the
