@@ -529,6 +529,25 @@ class TestRacyRefresh:
         fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         assert fresh.plan().stats.detector.digests == 0  # persisted
 
+    def test_a_touched_file_is_hashed_once(self, tmp_path: Path) -> None:
+        """A touch (new mtime, same bytes) is verified by one no-op plan, then trusted.
+
+        Raising the snapshot alone settles racy records; a touched file's record must
+        be re-stamped with its new stat, or every later plan hashes it again.
+        """
+        pages = self.write_and_commit(tmp_path)
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        engine.plan()  # settles the first build's racy records
+        stamp = pages[4].stat().st_mtime_ns - 10 * 10**9
+        os.utime(pages[4], ns=(stamp, stamp))
+        time.sleep(self.WINDOW / 1e9 + 0.05)  # the touch's ctime leaves the window
+        touched = engine.plan()
+        assert touched.changes.touched == {pages[4]}
+        assert touched.stats.detector.digests == 1
+        assert engine.plan().stats.detector.digests == 0
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        assert fresh.plan().stats.detector.digests == 0  # persisted
+
     def test_refresh_never_hides_a_later_edit(self, tmp_path: Path) -> None:
         """An in-place rewrite after a refresh (same size and mtime) is still found."""
         pages = self.write_and_commit(tmp_path)
