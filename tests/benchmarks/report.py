@@ -673,7 +673,9 @@ def render_fastpaths(found: dict[str, Any]) -> list[str]:
         "A state committed right after its files were written (a first build after a "
         "clone or generation) holds racy records: each is content-checked until a scan "
         "verifies it once the racy window has passed, which now refreshes it (in memory, "
-        "and persisted as a journal entry under the lock when no other commit intervened). "
+        "and persisted under a free lock when no other commit intervened: a journal entry, "
+        "or a new snapshot when the refresh is too large for the journal, as after a first "
+        "build; see change-detection.md). "
         "*first*: the first no-op plan after the window; *second*: the next; *aged*: a "
         "no-op plan of a state committed after the tree settled. Goal: second ≤ 1.3x aged.\n"
     )
