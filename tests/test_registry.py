@@ -245,6 +245,45 @@ class TestTagsFromMetadata:
         assert tags_from_metadata({"tags": [" x ", "", "y", 3]}) == {"x", "y", "3"}
         assert tags_from_metadata({}) == frozenset()
 
+    def test_any_iterable_and_any_scalar(self) -> None:
+        """Tuples, sets and generators are term lists; a number or a date is one term."""
+        assert tags_from_metadata({"tags": ("x", " y")}) == {"x", "y"}
+        assert tags_from_metadata({"tags": {"x"}}) == {"x"}
+        assert tags_from_metadata({"tags": (t for t in ["x", " "])}) == {"x"}
+        assert tags_from_metadata({"tags": 2024}) == {"2024"}
+        assert tags_from_metadata({"tags": ["", "  "]}) == frozenset()
+
+
+#: Names whose text order and ``Path`` order could disagree if compared as whole paths.
+_TRICKY = st.sampled_from(["a", "a-b", "a.b", "a b", "A", "b", "Z", "é", "a0", "_index.md"])
+
+
+@st.composite
+def tricky_paths(draw: st.DrawFn) -> list[Path]:
+    parts = st.lists(_TRICKY, min_size=1, max_size=3)
+    return [ROOT.joinpath(*p) for p in draw(st.lists(parts, max_size=25, unique_by=tuple))]
+
+
+class TestPathOrder:
+    """Sections and tag members come in ``Path`` order, however fast they are sorted."""
+
+    @given(tricky_paths())
+    def test_assembled_sections_are_in_path_order(self, paths: list[Path]) -> None:
+        pages = [SimplePage(p, {"tags": ["t"]}) for p in paths if p.name != ROOT.name]
+        site = assemble_site(ROOT, pages)
+        assert [s.path for s in site.sections] == sorted(s.path for s in site.sections)
+        for section in all_sections(site):
+            names = [p.source_path for p in section.pages]
+            assert names == sorted(names)
+            subsections = [s.path for s in section.subsections]
+            assert subsections == sorted(subsections)
+
+    @given(tricky_paths())
+    def test_tag_members_are_in_path_order(self, paths: list[Path]) -> None:
+        site = assemble_site(ROOT, [SimplePage(p, {"tags": ["t"]}) for p in paths])
+        members = [p.source_path for p in IndexRegistry(site).pages_with_tag("t")]
+        assert members == sorted(members)
+
 
 def site_shape(site: SimpleSite) -> list[tuple[object, ...]]:
     """Every section with its pages, index page and subsections, by path."""

@@ -9,10 +9,11 @@ pages.  The heading index reads parsed TOCs, so it is built on first use
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, final
+from typing import Any, Final, final
 
 import attrs
 
@@ -64,9 +65,14 @@ def tags_from_metadata(metadata: Mapping[str, Any] | Any, taxonomy: str = _TAGS)
     raw = metadata.get(taxonomy)
     if raw is None:
         return frozenset()
-    if isinstance(raw, str) or not isinstance(raw, Iterable):
-        raw = [raw]
-    return frozenset(text for text in (str(t).strip() for t in raw) if text)
+    if isinstance(raw, str) or not (type(raw) is list or isinstance(raw, Iterable)):
+        raw = [raw]  # a list is checked first: the ABC test costs more than the rest
+    found = set()
+    for term in raw:
+        text = (term if type(term) is str else str(term)).strip()
+        if text:
+            found.add(text)
+    return frozenset(found)
 
 
 def term_name(taxonomy: str, term: str) -> str:
@@ -310,12 +316,14 @@ class IndexRegistry:
 
     def terms_from(self, metadata: Mapping[str, Any]) -> frozenset[str]:
         """The terms *metadata* (front matter or a cascade) names itself, in every taxonomy."""
-        return frozenset(
-            term_name(taxonomy, term)
-            for taxonomy in self.taxonomies
-            if taxonomy in metadata
-            for term in tags_from_metadata(metadata, taxonomy)
-        )
+        found: set[str] = set()
+        for taxonomy in self.taxonomies:
+            if taxonomy in metadata:
+                terms = tags_from_metadata(metadata, taxonomy)
+                if taxonomy != _TAGS:  # tags are named as they are (see term_name)
+                    terms = frozenset(term_name(taxonomy, t) for t in terms)
+                found.update(terms)
+        return frozenset(found)
 
     def _effective_tags(self, page: PageLike, section: SectionLike | None = None) -> frozenset[str]:
         if is_generated(page):
@@ -570,7 +578,16 @@ class IndexRegistry:
 
 
 def _by_path(pages: Iterable[PageLike]) -> tuple[PageLike, ...]:
-    return tuple(sorted(pages, key=lambda page: page.source_path))
+    return tuple(sorted(pages, key=_path_order))
+
+
+def _path_order(page: PageLike) -> tuple[str, ...]:
+    """``Path`` order as a tuple compared in C: pathlib orders by parts (case folded on Windows)."""
+    parts = page.source_path.parts
+    return tuple(part.lower() for part in parts) if _FOLDS_CASE else parts
+
+
+_FOLDS_CASE: Final = os.name == "nt"
 
 
 def _store_or_drop(mapping: dict[str, Any], key: str, values: Sequence[Any]) -> None:

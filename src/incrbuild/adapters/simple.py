@@ -9,6 +9,7 @@ and Bengal use.
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, final
@@ -181,10 +182,10 @@ def assemble_site(
     sections: dict[Path, SimpleSection] = {}
 
     def section_for(directory: Path) -> SimpleSection | None:
-        if directory == root or root not in directory.parents:
-            return None
-        found = sections.get(directory)
+        found = sections.get(directory)  # first: the ancestry test below costs a Path per level
         if found is None:
+            if directory == root or root not in directory.parents:
+                return None
             found = SimpleSection(path=directory)
             sections[directory] = found
             parent = section_for(directory.parent)
@@ -195,18 +196,29 @@ def assemble_site(
 
     for directory in sorted(Path(d) for d in section_dirs):
         section_for(directory)
+    # Pages are grouped by their path's text: a Path per page (``.parent``) and its hash
+    # cost more than the rest of the loop.
+    by_directory: dict[str, SimpleSection | None] = {}
     for page in page_list:
-        section = section_for(page.source_path.parent)
+        folder, name = os.path.split(page.source_path)
+        try:
+            section = by_directory[folder]
+        except KeyError:
+            section = by_directory[folder] = section_for(page.source_path.parent)
         if section is None:
             continue
-        if page.source_path.name == INDEX_NAME:
+        if name == INDEX_NAME:
             section.index_page = page
         else:
             section.pages.append(page)
     for section in sections.values():
-        section.pages.sort(key=lambda p: p.source_path)
-        section.subsections.sort(key=lambda s: s.path or Path())
-    top_level = sorted(
-        (s for s in sections.values() if s.parent is None), key=lambda s: s.path or Path()
-    )
+        section.pages.sort(key=_name_order)
+        section.subsections.sort(key=_name_order)
+    top_level = sorted((s for s in sections.values() if s.parent is None), key=_name_order)
     return SimpleSite(root_path=root, pages=page_list, sections=top_level)
+
+
+def _name_order(item: SimplePage | SimpleSection) -> str:
+    """Order among siblings (one parent directory): ``Path`` order, compared by name alone."""
+    path = item.source_path if isinstance(item, SimplePage) else item.path or Path()
+    return os.path.normcase(path.name)  # pathlib folds case where the OS does
