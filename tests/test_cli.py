@@ -326,6 +326,8 @@ class TestCtrlC:
         script = textwrap.dedent(
             f"""
             import os, signal
+            # As at a terminal: a shell's background job starts with SIGINT ignored.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             from incrbuild import _engine, _state
             owner = _engine.Engine if {where!r} == "plan" else _state.StateStore
             real = getattr(owner, {where!r})
