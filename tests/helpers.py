@@ -77,6 +77,11 @@ def run_command(
     )
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """Let the child take Ctrl-C even if the suite runs as a background job (SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class CommandProcess:
     """A long-running ``incrbuild`` subprocess whose stdout is read line by line in a thread."""
 
@@ -89,6 +94,7 @@ class CommandProcess:
             text=True,
             encoding="utf-8",
             errors="strict",
+            preexec_fn=_ctrl_c_as_at_a_terminal if os.name == "posix" else None,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
