@@ -25,7 +25,7 @@ import os
 import stat as stat_module
 import time
 import warnings
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, final
 
@@ -33,7 +33,7 @@ import attrs
 
 from incrbuild._errors import SourceError, StateWarning
 from incrbuild._paths import absolute
-from incrbuild._state import DirRecord, FileRecord, State, StatTuple
+from incrbuild._state import DirRecord, FileRecord, FileTable, State, StatTuple
 
 if TYPE_CHECKING:
     import hashlib
@@ -169,7 +169,8 @@ class Detection:
     """One detection's outcome: the change set and the records a commit would store."""
 
     changes: ChangeSet
-    files: dict[str, FileRecord]
+    files: MutableMapping[str, FileRecord]
+    """Every file's record: a dict, or a :class:`FileTable` over the stored state's columns."""
     dirs: dict[str, DirRecord]
     snapshot_ns: int
     stats: DetectorStats
@@ -186,12 +187,12 @@ class Detection:
 class _Scan:
     """Mutable accumulator of one detection."""
 
-    previous_files: dict[str, FileRecord]
+    previous_files: Mapping[str, FileRecord]
     previous_dirs: dict[str, DirRecord]
     racy_floor: int
     relist: bool = False
     reused_listing: bool = False
-    files: dict[str, FileRecord] = attrs.field(factory=dict)
+    files: MutableMapping[str, FileRecord] = attrs.field(factory=dict)
     dirs: dict[str, DirRecord] = attrs.field(factory=dict)
     added: list[str] = attrs.field(factory=list)
     modified: list[str] = attrs.field(factory=list)
@@ -211,7 +212,9 @@ class ChangeDetector:
     """Finds what changed below one content root (plus individually tracked files).
 
     *stat_executor*, if given, runs the per-file checks in parallel chunks:
-    worthwhile on high-latency file systems (NFS), not on a local disk.
+    worthwhile on high-latency file systems (NFS).  Without one, a scan of many
+    files runs its checks on *stat_threads* plain threads (``None``: a measured
+    default, see ``_THREADS_FROM_FILES``; 1: none).
     *stat* replaces ``os.stat`` (to inject latency in benchmarks, or faults in tests).
     """
 
@@ -224,6 +227,7 @@ class ChangeDetector:
         ignore: Callable[[str], bool] = default_ignore,
         stat_executor: Executor | None = None,
         stat_chunk_size: int = 256,
+        stat_threads: int | None = None,
         stat: Callable[[str], os.stat_result] = os.stat,
         changed_contents: Callable[[str, bytes], None] | None = None,
         exclude: Collection[str] = (),
@@ -240,6 +244,7 @@ class ChangeDetector:
         self.ignore = ignore
         self.stat_executor = stat_executor
         self.stat_chunk_size = stat_chunk_size
+        self.stat_threads = stat_threads
         self._root_str = os.fspath(self.root)
         self._prefix = self._root_str.rstrip("/\\") + "/"
         # Symbolic links seen in the listings this detector made: directory key ->
@@ -308,6 +313,10 @@ class ChangeDetector:
             racy_floor=racy_floor,
             relist=relist,
         )
+        if isinstance(scan.previous_files, FileTable) and scan.previous_files.columns is not None:
+            # Unchanged files are marked on rows of the stored columns, not built as records.
+            scan.files = scan.previous_files.derive()
+            scan.previous_files.columns.index()  # once, before any thread looks a key up
         if relist:
             self._links.clear()
             self._link_hops = None
@@ -316,9 +325,13 @@ class ChangeDetector:
             pending_dirs = self._check_files(self._walk(pending_dirs, scan), scan)
         if not scan.reused_listing and not scan.dir_errors:
             self._links_listed = True  # every directory was listed: every link is known
+        if isinstance(scan.files, FileTable):
+            scan.files.recount()
         extras = [k for k in extra_keys if k not in scan.files and k not in scan.errors]
         if extras:
             self._check_files(_group(extras), scan)
+            if isinstance(scan.files, FileTable):
+                scan.files.recount()
         removed: list[str] = []
         # Every new file key is "added" (errors included), so if the file keys seen minus the
         # added ones are as many as the previous keys, every previous key was seen: nothing
@@ -727,7 +740,9 @@ class ChangeDetector:
         """Stat and compare files, by directory; return keys that turned out to be directories."""
         executor = self.stat_executor
         size = self.stat_chunk_size
-        if executor is None or sum(len(names) for _, names in groups) <= size:
+        total = sum(len(names) for _, names in groups)
+        threads = self._threads_for(total) if executor is None else 1
+        if total <= size or (executor is None and threads <= 1):
             found: list[str] = []
             for directory, names in groups:
                 found.extend(self._check_group(directory, names, scan))
@@ -738,13 +753,25 @@ class ChangeDetector:
             for i in range(0, len(names), size)
         ]
         partials = [_Scan(scan.previous_files, scan.previous_dirs, scan.racy_floor) for _ in tasks]
+        if isinstance(scan.files, FileTable):
+            for part in partials:
+                part.files = scan.files.sibling()  # marks rows on the scan's own table
+
+        def check(task: _Group, part: _Scan) -> list[str]:
+            return self._check_group(task[0], task[1], part)
+
         found_dirs: list[str] = []
-        for more in executor.map(
-            lambda task, part: self._check_group(task[0], task[1], part), tasks, partials
-        ):
+        if executor is not None:
+            results: Iterable[list[str]] = executor.map(check, tasks, partials)
+        else:
+            results = _in_threads(check, tasks, partials, threads)
+        for more in results:
             found_dirs.extend(more)
         for part in partials:
-            scan.files.update(part.files)
+            if isinstance(scan.files, FileTable) and isinstance(part.files, FileTable):
+                scan.files.absorb(part.files)
+            else:
+                scan.files.update(part.files)
             scan.added.extend(part.added)
             scan.modified.extend(part.modified)
             scan.touched.extend(part.touched)
@@ -754,6 +781,15 @@ class ChangeDetector:
                 name = field.name
                 setattr(scan.stats, name, getattr(scan.stats, name) + getattr(part.stats, name))
         return found_dirs
+
+    def _threads_for(self, files: int) -> int:
+        """How many threads stat *files* files (``os.stat`` releases the GIL while it waits)."""
+        threads = self.stat_threads
+        if threads is None:
+            if files < _THREADS_FROM_FILES or self.stat is not os.stat:
+                return 1
+            threads = _DEFAULT_THREADS
+        return max(1, threads)
 
     def _check_group(self, directory: str, names: Sequence[str], scan: _Scan) -> list[str]:
         """Stat and compare the files *names* of one directory (a state key, or absolute)."""
@@ -770,6 +806,19 @@ class ChangeDetector:
         # and the kernel resolves one component instead of the whole path.
         fd = self._open_directory(where_dir) if stat is os_stat else None
         failed = 0
+        # With a stored state's columns, an unchanged file is compared with its row and
+        # marked on the scan's table: no record is built or stored for it.
+        previous = scan.previous_files
+        row_of: Callable[[str], int | None] = _NO_ROWS.get
+        marks = live = bytearray()
+        mtimes = sizes = inodes = ctimes = modes = memoryview(b"").cast("q")
+        if isinstance(scan.files, FileTable) and isinstance(previous, FileTable):
+            columns = previous.columns
+            if columns is not None and scan.files.shares_rows(previous):
+                row_of = columns.index().get
+                marks, live = scan.files.present, previous.present
+                mtimes, sizes, inodes = columns.mtime, columns.size, columns.ino
+                ctimes, modes = columns.ctime, columns.mode
         try:
             for name in names:
                 try:
@@ -785,6 +834,20 @@ class ChangeDetector:
                     self._record_error(prefix + name, f"cannot stat: {error.strerror}", scan)
                     continue
                 key = prefix + name
+                row = row_of(key)
+                if (
+                    row is not None
+                    and live[row]
+                    and mtimes[row] == info.st_mtime_ns
+                    and sizes[row] == info.st_size
+                    and inodes[row] == info.st_ino
+                    and ctimes[row] == info.st_ctime_ns
+                    and modes[row] == info.st_mode
+                    and mtimes[row] < racy_floor
+                    and ctimes[row] < racy_floor
+                ):
+                    marks[row] = 1
+                    continue
                 known = previous_get(key)
                 if (
                     known is not None
@@ -906,6 +969,55 @@ class ChangeDetector:
             scan.modified.append(key)
         else:
             scan.added.append(key)
+
+
+_NO_ROWS: Final[dict[str, int]] = {}
+#: Scans of at least this many files stat them on ``_DEFAULT_THREADS`` threads (measured:
+#: docs/benchmarks.md, issue 16).
+_THREADS_FROM_FILES: Final = 20_000
+_DEFAULT_THREADS: Final = 2
+
+
+def _in_threads(
+    run: Callable[[_Group, _Scan], list[str]],
+    tasks: Sequence[_Group],
+    partials: Sequence[_Scan],
+    threads: int,
+) -> list[list[str]]:
+    """``run`` over each task and its partial scan on *threads* threads (this one among them).
+
+    Plain threads rather than ``concurrent.futures`` (whose import alone costs a
+    fresh ``incrbuild plan`` about 10 ms).  Tasks are taken in turn from a shared
+    counter; results come back in task order; the first error is raised.
+    """
+    import threading
+
+    results: list[list[str]] = [[] for _ in tasks]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    position = iter(range(len(tasks)))
+
+    def work() -> None:
+        while not errors:
+            with lock:
+                index = next(position, None)
+            if index is None:
+                return
+            try:
+                results[index] = run(tasks[index], partials[index])
+            except BaseException as error:  # re-raised in the calling thread
+                errors.append(error)
+                return
+
+    helpers = [threading.Thread(target=work, daemon=True) for _ in range(threads - 1)]
+    for helper in helpers:
+        helper.start()
+    work()
+    for helper in helpers:
+        helper.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 #: A directory (state key, or absolute path for tracked files outside the root) and file names.

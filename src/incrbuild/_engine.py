@@ -27,7 +27,14 @@ from incrbuild._metadata import DEFAULT_TAXONOMIES
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
 from incrbuild._reads import encode_reads
-from incrbuild._state import CorruptRecordError, FileRecord, State, StateStore
+from incrbuild._state import (
+    CorruptRecordError,
+    FileRecord,
+    State,
+    StateStore,
+    copy_files,
+    records_not_in,
+)
 from incrbuild._transitions import (
     Commit,
     Recorded,
@@ -248,8 +255,8 @@ class Engine:
         self._needs_full_scan = True
         previous = self._load_state()
         extra = set(previous.dependents) | self._global_keys
-        detection = self._detector.detect(previous, extra_keys=extra, relist=relist)
         try:
+            detection = self._detector.detect(previous, extra_keys=extra, relist=relist)
             plan = self._plan_detection(detection, previous, started)
         except CorruptRecordError as error:
             return self._plan_without_state(str(error), started)
@@ -300,7 +307,7 @@ class Engine:
         # a scan that hashed nothing has no file to re-stamp, so skip the walk over all
         # records (about 1 us each: a tenth of a second at 100,000 files).
         if detection.stats.digests:
-            for key, record in detection.files.items():
+            for key, record in records_not_in(detection.files, files):
                 known = files.get(key)
                 if record is known:
                     continue
@@ -461,7 +468,7 @@ class Engine:
                 pages[key] = page
 
     def _unloaded_plan(self, detection: Detection, previous: State, started: int) -> Plan:
-        pages = sum(1 for record in previous.files.values() if record.front_matter)
+        pages = len(previous.facts)  # counted on the stored columns: no record is built
         stats = PlanStats(detector=detection.stats, site_pages=pages)
         self._deferred = (detection, previous)
         stats.total_ns = time.perf_counter_ns() - started
@@ -709,7 +716,7 @@ def _with_errors(
 ) -> Detection:
     """Add the site loader's errors to a detection: reported, rebuilt, checked again next time."""
     keys = {detector.key_for(path) for path in errors}
-    files = dict(detection.files)
+    files = copy_files(detection.files)
     for key in keys:  # kept known, so that the file's later removal is a change
         files[key] = unchecked_record(files.get(key))
     known = {path for path, _ in detection.changes.errors}  # one message per file

@@ -6,7 +6,10 @@ so a commit costs what it changed, not what the site holds:
 - ``state.bin``: an 8-byte magic, little-endian u32 schema version and flags,
   the commit id (32 bytes, NUL-padded, so a writer checks for a concurrent
   commit without decoding), an 8-byte token naming this snapshot, the msgpack
-  payload, and a CRC-32 of everything after the magic.
+  payload, and a CRC-32 of everything after the magic.  The payload holds the
+  file records column-wise (:class:`_Snapshot`): a load builds no object per
+  file, and a plan builds records only for files whose stat differs
+  (:class:`FileTable`).
 - ``journal.bin``: a magic, the version, the token of the snapshot it extends,
   then one entry per later commit: u32 length, u32 CRC-32, u32 flags, the
   commit id, and the msgpack of the records that commit set or dropped.
@@ -38,7 +41,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Final, TypeVar, final
 
@@ -51,13 +54,16 @@ __all__ = [
     "CorruptRecordError",
     "DirRecord",
     "FileRecord",
+    "FileTable",
     "PageRecords",
     "StatTuple",
     "State",
     "StateStore",
+    "copy_files",
+    "records_not_in",
 ]
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6  # 6: file records column-wise
 _MAGIC: Final = b"INCRBLD\x00"
 _JOURNAL_MAGIC: Final = b"INCRJNL\x00"
 _ID_SIZE: Final = 32
@@ -154,9 +160,13 @@ class PageRecords(Mapping[str, FileRecord]):
         return record is not None and bool(record.front_matter)
 
     def __iter__(self) -> Iterator[str]:
+        if isinstance(self._files, FileTable):
+            return self._files.page_keys()
         return (key for key, record in self._files.items() if record.front_matter)
 
     def __len__(self) -> int:
+        if isinstance(self._files, FileTable):
+            return self._files.page_count()
         return sum(1 for _ in self)
 
 
@@ -166,7 +176,8 @@ class State(msgspec.Struct, kw_only=True):
     root: str = ""
     snapshot_ns: int = 0
     commit_id: str = ""
-    files: dict[str, FileRecord] = msgspec.field(default_factory=dict)
+    files: MutableMapping[str, FileRecord] = msgspec.field(default_factory=dict)
+    """A dict, or (as loaded by a store) a :class:`FileTable` building records on demand."""
     dirs: dict[str, DirRecord] = msgspec.field(default_factory=dict)
     dependencies: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     dependents: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
@@ -180,6 +191,443 @@ class State(msgspec.Struct, kw_only=True):
     def facts(self) -> PageRecords:
         """The records of pages (files with stored front matter), keyed like ``files``."""
         return PageRecords(self.files)
+
+
+# -- file records, column-wise ------------------------------------------------------------------
+
+_LITTLE: Final = sys.byteorder == "little"
+_HAS_DIGEST: Final = 1  # row flag: the record has a digest (b"" is one; None is not)
+_IS_PAGE: Final = 2  # row flag: the record carries front matter
+_NUMBER_COLUMNS: Final = ("mtime", "size", "ino", "ctime", "mode", "digest_lengths", "fm_lengths")
+#: Translation tables turning a column of row flags into a 0/1 byte per row.
+_PAGE_BYTES: Final = bytes(1 if flags & _IS_PAGE else 0 for flags in range(256))
+
+
+_INT_FORMATS: Final = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def _ints(data: memoryview, width: int) -> memoryview:
+    """A read-only view of little-endian signed integers of *width* bytes in *data*."""
+    fmt = _INT_FORMATS[width]
+    if _LITTLE:
+        view: memoryview = data.cast("B").cast(fmt)  # type: ignore[call-overload]
+        return view
+    import array  # pragma: no cover - big-endian hosts only
+
+    values = array.array(fmt)  # pragma: no cover
+    values.frombytes(bytes(data))  # pragma: no cover
+    values.byteswap()  # pragma: no cover
+    return memoryview(values)  # pragma: no cover
+
+
+def _width(values: list[int]) -> int:
+    """The narrowest of 1, 2, 4, 8 bytes that holds every value signed (1 if none)."""
+    if not values:
+        return 1
+    low, high = min(values), max(values)
+    for width in (1, 2, 4):
+        limit = 1 << (8 * width - 1)
+        if -limit <= low and high < limit:
+            return width
+    return 8
+
+
+def _int_bytes(values: list[int] | memoryview, width: int) -> bytes | memoryview:
+    """*values* as little-endian signed integers of *width* bytes."""
+    if isinstance(values, memoryview) and values.itemsize == width and _LITTLE:
+        return values.cast("B")
+    import array
+
+    packed = array.array(_INT_FORMATS[width], values)
+    if not _LITTLE:  # pragma: no cover - big-endian hosts only
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _set_rows(mask: bytes | bytearray) -> Iterator[int]:
+    """The rows whose byte in *mask* is not zero (each search runs at C speed)."""
+    if not any(mask):
+        return
+    find = mask.find
+    row = find(1)
+    while row >= 0:
+        yield row
+        row = find(1, row + 1)
+
+
+def _xor_mask(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
+    """Per-row XOR of two 0/1 masks of equal length."""
+    size = len(a)
+    return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(size, "little")
+
+
+@final
+class _Columns:
+    """A snapshot's file records column-wise: read-only, shared by the tables made from it.
+
+    Nothing per record is built at load: keys are one blob split on first lookup,
+    stat fields are int64 columns, digests and encoded front matter are blobs
+    with per-row lengths (their offsets are summed on the first record built).
+    """
+
+    __slots__ = (
+        "_digest_ends",
+        "_fm_ends",
+        "_index",
+        "_keys",
+        "count",
+        "ctime",
+        "digest_lengths",
+        "digests",
+        "flags",
+        "fm_lengths",
+        "front_matter",
+        "ino",
+        "key_blob",
+        "mode",
+        "mtime",
+        "pages",
+        "size",
+    )
+
+    def __init__(self, snapshot: _Snapshot) -> None:
+        count = snapshot.count
+        if count < 0:
+            raise ValueError("the state file cannot be decoded: a negative count")
+        numbers = snapshot.numbers
+        columns: list[memoryview] = []
+        offset = 0
+        for width in snapshot.widths:
+            if width not in _INT_FORMATS or offset + width * count > len(numbers):
+                raise ValueError("the state file cannot be decoded: bad file columns")
+            columns.append(_ints(numbers[offset : offset + width * count], width))
+            offset += width * count
+        if len(columns) != len(_NUMBER_COLUMNS) or offset != len(numbers):
+            raise ValueError("the state file cannot be decoded: bad file columns")
+        self.count = count
+        self.key_blob = bytes(snapshot.keys)
+        self.mtime, self.size, self.ino, self.ctime, self.mode = columns[:5]
+        self.digest_lengths, self.fm_lengths = columns[5:]
+        self.flags = bytes(snapshot.flags)
+        self.pages = self.flags.translate(_PAGE_BYTES)
+        self.digests = snapshot.digests
+        self.front_matter = snapshot.front_matter
+        self._keys: list[str] | None = None
+        self._index: dict[str, int] | None = None
+        self._digest_ends: list[int] | None = None
+        self._fm_ends: list[int] | None = None
+
+    def check(self) -> None:
+        """Raise ``ValueError`` unless the columns agree in size (cheap: no per-row work)."""
+        count = self.count
+        if (
+            len(self.flags) != count
+            or (self.key_blob.count(0) + 1 if count else len(self.key_blob)) != count
+        ):
+            raise ValueError("the state file cannot be decoded: file columns disagree in size")
+
+    def keys(self) -> list[str]:
+        keys = self._keys
+        if keys is None:
+            try:
+                keys = self.key_blob.decode("utf-8", "surrogatepass").split("\0")
+            except UnicodeDecodeError:
+                raise CorruptRecordError("a stored file key cannot be decoded") from None
+            if not self.count:
+                keys = []
+            self._keys = keys
+        return keys
+
+    def index(self) -> dict[str, int]:
+        index = self._index
+        if index is None:
+            index = self._index = dict(zip(self.keys(), range(self.count), strict=True))
+        return index
+
+    def _ends(self) -> tuple[list[int], list[int]]:
+        if self._digest_ends is None or self._fm_ends is None:
+            from itertools import accumulate
+
+            self._digest_ends = [0, *accumulate(self.digest_lengths)]
+            self._fm_ends = [0, *accumulate(self.fm_lengths)]
+            if self._digest_ends[-1] != len(self.digests) or self._fm_ends[-1] != len(
+                self.front_matter
+            ):
+                raise CorruptRecordError("a stored file record cannot be decoded: bad lengths")
+        return self._digest_ends, self._fm_ends
+
+    def record(self, row: int) -> FileRecord:
+        digest_ends, fm_ends = self._ends()
+        flags = self.flags[row]
+        digest = bytes(self.digests[digest_ends[row] : digest_ends[row + 1]])
+        return FileRecord(
+            self.mtime[row],
+            self.size[row],
+            self.ino[row],
+            self.ctime[row],
+            self.mode[row],
+            digest if flags & _HAS_DIGEST else None,
+            bytes(self.front_matter[fm_ends[row] : fm_ends[row + 1]]) if flags & _IS_PAGE else b"",
+        )
+
+
+@final
+class FileTable(MutableMapping[str, FileRecord]):
+    """The file records of a state: a mapping from key to :class:`FileRecord`.
+
+    A table loaded from a snapshot keeps its records column-wise (see
+    :class:`_Columns`) and builds a record object only when one is asked for, so
+    a million records load in the time of a few reads.  Records set since live in
+    a plain dict beside the columns and shadow their row.  ``present`` has one byte
+    per row: 1 while the row is the key's live record.  The table remembers the
+    keys set or removed (``changed``) so the store can journal just those.
+    """
+
+    __slots__ = ("_cols", "_extra", "_live", "changed", "cleared", "present")
+
+    def __init__(self, items: Mapping[str, FileRecord] | None = None) -> None:
+        self._cols: _Columns | None = None
+        self.present = bytearray()
+        self._live = 0
+        self._extra: dict[str, FileRecord] = {}
+        self.changed: set[str] = set()
+        self.cleared = False
+        if isinstance(items, FileTable):
+            self._cols, self.present, self._live = (
+                items._cols,
+                bytearray(items.present),
+                items._live,
+            )
+            self._extra.update(items._extra)
+        elif items:
+            self._extra.update(items)
+
+    @classmethod
+    def _of_columns(cls, cols: _Columns) -> FileTable:
+        table = cls()
+        table._cols = cols
+        table.present = bytearray(b"\x01") * cols.count
+        table._live = cols.count
+        return table
+
+    # -- the mapping --------------------------------------------------------------------
+
+    def _row(self, key: str) -> int:
+        """The row holding *key*'s live record, or -1."""
+        cols = self._cols
+        if cols is None:
+            return -1
+        row = cols.index().get(key)
+        if row is None or not self.present[row]:
+            return -1
+        return row
+
+    def __getitem__(self, key: str) -> FileRecord:
+        record = self._extra.get(key)
+        if record is not None:
+            return record
+        row = self._row(key)
+        if row < 0:
+            raise KeyError(key)
+        assert self._cols is not None
+        return self._cols.record(row)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        record = self._extra.get(key)
+        if record is not None:
+            return record
+        row = self._row(key)
+        if row < 0:
+            return default
+        assert self._cols is not None
+        return self._cols.record(row)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        return key in self._extra or self._row(key) >= 0
+
+    def __setitem__(self, key: str, value: FileRecord) -> None:
+        self.changed.add(key)
+        row = self._row(key)
+        if row >= 0:
+            self.present[row] = 0
+            self._live -= 1
+        self._extra[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self.changed.add(key)
+        if key in self._extra:
+            del self._extra[key]
+            return
+        row = self._row(key)
+        if row < 0:
+            raise KeyError(key)
+        self.present[row] = 0
+        self._live -= 1
+
+    def __iter__(self) -> Iterator[str]:
+        if self._cols is not None and self._live:
+            from itertools import compress
+
+            yield from compress(self._cols.keys(), self.present)
+        yield from self._extra
+
+    def __len__(self) -> int:
+        return self._live + len(self._extra)
+
+    def clear(self) -> None:
+        self.cleared = True
+        self._cols = None
+        self.present = bytearray()
+        self._live = 0
+        self._extra.clear()
+
+    def copy(self) -> FileTable:
+        """A table with the same records (sharing the columns, which nobody writes)."""
+        return FileTable(self)
+
+    def __repr__(self) -> str:
+        return f"FileTable({len(self)} records, {len(self._extra)} outside the columns)"
+
+    # -- what the engine and the detector use --------------------------------------------
+
+    def page_keys(self) -> Iterator[str]:
+        """Keys of records carrying front matter (pages), without building the records."""
+        if self._cols is not None and self._live:
+            from itertools import compress
+
+            pages = int.from_bytes(self._cols.pages, "little")
+            live = int.from_bytes(self.present, "little") & pages
+            mask = live.to_bytes(self._cols.count, "little")
+            yield from compress(self._cols.keys(), mask)
+        yield from (key for key, record in self._extra.items() if record.front_matter)
+
+    def page_count(self) -> int:
+        """How many records carry front matter, without building them."""
+        count = sum(1 for record in self._extra.values() if record.front_matter)
+        if self._cols is not None and self._live:
+            pages = int.from_bytes(self._cols.pages, "little")
+            count += (int.from_bytes(self.present, "little") & pages).bit_count()
+        return count
+
+    @property
+    def columns(self) -> _Columns | None:
+        """The snapshot columns rows are read from (``None``: every record is an object)."""
+        return self._cols
+
+    def derive(self) -> FileTable:
+        """An empty table over the same columns: a scan marks rows it found unchanged."""
+        table = FileTable()
+        if self._cols is not None:
+            table._cols = self._cols
+            table.present = bytearray(self._cols.count)
+        return table
+
+    def sibling(self) -> FileTable:
+        """An empty table marking rows on this table's own ``present`` (one scan's threads)."""
+        table = FileTable()
+        table._cols = self._cols
+        table.present = self.present
+        return table
+
+    def recount(self) -> None:
+        """Count the live rows again, after ``present`` was marked directly."""
+        self._live = self.present.count(1)
+
+    def absorb(self, other: FileTable) -> None:
+        """Take *other*'s records (a table derived from the same columns, disjoint keys)."""
+        if other.present is self.present:
+            pass  # its marks are ours already (counted by the caller's recount)
+        elif other._cols is not None and other._live:
+            assert other._cols is self._cols
+            merged = int.from_bytes(self.present, "little") | int.from_bytes(
+                other.present, "little"
+            )
+            self.present[:] = merged.to_bytes(len(self.present), "little")
+            self.recount()
+        for key, record in other._extra.items():
+            self[key] = record
+
+    def shares_rows(self, other: object) -> bool:
+        """Whether *other* is a table over the same columns (rows live in both are equal)."""
+        return isinstance(other, FileTable) and self._cols is not None and self._cols is other._cols
+
+    def keys_differing(self, other: FileTable) -> set[str]:
+        """Keys whose record may differ between this table and *other* (sharing the columns).
+
+        A row live in both is the same record; everything else (records outside
+        the columns, rows live in one only) is a candidate, to compare.
+        """
+        assert self.shares_rows(other)
+        assert self._cols is not None
+        found = set(self._extra)
+        found.update(other._extra)
+        keys = self._cols.keys()
+        found.update(keys[row] for row in _set_rows(_xor_mask(self.present, other.present)))
+        return found
+
+    def items_not_in(self, other: FileTable) -> Iterator[tuple[str, FileRecord]]:
+        """This table's items except rows that are live in *other* too (same columns)."""
+        assert self.shares_rows(other)
+        assert self._cols is not None
+        yield from self._extra.items()
+        own = int.from_bytes(self.present, "little")
+        if not own:
+            return
+        only = own & ~int.from_bytes(other.present, "little")
+        if only:
+            cols = self._cols
+            keys = cols.keys()
+            for row in _set_rows(only.to_bytes(cols.count, "little")):
+                yield keys[row], cols.record(row)
+
+
+def copy_files(files: Mapping[str, FileRecord]) -> MutableMapping[str, FileRecord]:
+    """A copy of *files* that can be changed alone (a table shares its read-only columns)."""
+    return files.copy() if isinstance(files, FileTable) else dict(files)
+
+
+def records_not_in(
+    scanned: Mapping[str, FileRecord], files: Mapping[str, FileRecord]
+) -> Iterator[tuple[str, FileRecord]]:
+    """*scanned*'s items, less rows live in *files* too when both share columns (equal there)."""
+    if (
+        isinstance(scanned, FileTable)
+        and isinstance(files, FileTable)
+        and scanned.shares_rows(files)
+    ):
+        return scanned.items_not_in(files)
+    return iter(scanned.items())
+
+
+class _Snapshot(msgspec.Struct, array_like=True, gc=False):
+    """A snapshot's payload: the scalars, the file records column-wise, the other tables.
+
+    File columns (``count`` rows): ``keys`` joined by NUL (UTF-8, surrogates passed
+    through); ``numbers`` seven integer columns one after the other (mtime, size,
+    inode, ctime, mode, digest length, front matter length), each little-endian
+    signed of the width ``widths`` gives (1, 2, 4 or 8 bytes: the narrowest that
+    holds the column); ``flags`` a byte per row; digests and encoded front matter
+    as blobs cut by those lengths.
+    """
+
+    root: str
+    snapshot_ns: int
+    commit_id: str
+    count: int
+    keys: memoryview
+    widths: bytes
+    numbers: memoryview
+    flags: memoryview
+    digests: memoryview
+    front_matter: memoryview
+    dirs: dict[str, DirRecord]
+    dependencies: dict[str, tuple[str, ...]]
+    dependents: dict[str, tuple[str, ...]]
+    outputs: dict[str, tuple[str, ...]]
+    reads: dict[str, tuple[str, ...]]
+    readers: dict[str, tuple[str, ...]]
 
 
 _TABLES: Final = ("files", "dirs", "dependencies", "dependents", "outputs", "reads", "readers")
@@ -254,7 +702,7 @@ class _TrackedDict(dict[_K, _V]):
 
 
 _ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(State)
+_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
 _DELTA_DECODER = msgspec.msgpack.Decoder(_Delta)
 _METADATA_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
 
@@ -280,8 +728,11 @@ def _unescape(text: str) -> str:
     return text
 
 
-def _convert_strings(tables: State | _Delta, convert: Callable[[str], str]) -> None:
-    """Apply *convert* to every path-like string of *tables* (keys, listings, dependencies)."""
+def _convert_strings(tables: _Snapshot | _Delta, convert: Callable[[str], str]) -> None:
+    """Apply *convert* to every path-like string of *tables* (keys, listings, dependencies).
+
+    A snapshot's file keys are a UTF-8 blob with surrogates passed through: not converted.
+    """
     tables.root = convert(tables.root)
     tables.commit_id = convert(tables.commit_id)
 
@@ -293,14 +744,15 @@ def _convert_strings(tables: State | _Delta, convert: Callable[[str], str]) -> N
             return None
         return DirRecord(record.stat, names(record.files), names(record.dirs))
 
-    setattr(tables, "files", {convert(k): v for k, v in tables.files.items()})  # noqa: B010
+    if isinstance(tables, _Delta):
+        tables.files = {convert(k): v for k, v in tables.files.items()}
     setattr(tables, "dirs", {convert(k): listing(v) for k, v in tables.dirs.items()})  # noqa: B010
     for name in ("dependencies", "dependents", "outputs", "reads", "readers"):
         table = getattr(tables, name)
         setattr(tables, name, {convert(k): names(v) for k, v in table.items()})
 
 
-def _encode_tables(tables: State | _Delta) -> tuple[bytes, int]:
+def _encode_tables(tables: _Snapshot | _Delta) -> tuple[bytes, int]:
     """msgpack of *tables* and its flags; strings msgpack cannot carry are escaped (rare)."""
     try:
         return _ENCODER.encode(tables), 0
@@ -319,9 +771,105 @@ def _id_bytes(commit_id: str) -> bytes:
     return raw if len(raw) <= _ID_SIZE else b""  # too long for the header: read from the payload
 
 
+def _file_columns(files: Mapping[str, FileRecord]) -> tuple[int, bytes, list[memoryview]]:
+    """The file records as columns: ``(count, widths, [keys, numbers, flags, digests,
+    front matter])`` (see :class:`_Snapshot`), copying runs of snapshot rows wholesale."""
+    keys: list[str] = []
+    number_parts: list[list[memoryview]] = [[] for _ in _NUMBER_COLUMNS]
+    flag_parts: list[bytes | bytearray | memoryview] = []
+    digest_parts: list[bytes | memoryview] = []
+    fm_parts: list[bytes | memoryview] = []
+    loose: Iterator[tuple[str, FileRecord]] | Any = files.items()
+    if isinstance(files, FileTable) and files.columns is not None:
+        cols = files.columns
+        present = files.present
+        all_keys = cols.keys()
+        digest_ends, fm_ends = cols._ends()
+        columns = [getattr(cols, name) for name in _NUMBER_COLUMNS]
+        start = present.find(1)
+        while start >= 0:
+            end = present.find(0, start)
+            if end < 0:
+                end = cols.count
+            keys.extend(all_keys[start:end])
+            for parts, column in zip(number_parts, columns, strict=True):
+                parts.append(column[start:end])
+            flag_parts.append(cols.flags[start:end])
+            digest_parts.append(cols.digests[digest_ends[start] : digest_ends[end]])
+            fm_parts.append(cols.front_matter[fm_ends[start] : fm_ends[end]])
+            start = present.find(1, end)
+        loose = files._extra.items()
+    numbers: list[list[int]] = [[] for _ in _NUMBER_COLUMNS]
+    mtimes, sizes, inodes, ctimes, modes, digest_lengths, fm_lengths = numbers
+    flags = bytearray()
+    for key, record in loose:
+        keys.append(key)
+        mtimes.append(record.mtime_ns)
+        sizes.append(record.size)
+        inodes.append(record.ino)
+        ctimes.append(record.ctime_ns)
+        modes.append(record.mode)
+        flag = 0
+        digest = record.digest
+        if digest is not None:
+            flag = _HAS_DIGEST
+            digest_parts.append(digest)
+        digest_lengths.append(len(digest or b""))
+        front_matter = record.front_matter
+        if front_matter:
+            flag |= _IS_PAGE
+            fm_parts.append(front_matter)
+        fm_lengths.append(len(front_matter))
+        flags.append(flag)
+    flag_parts.append(flags)
+    widths = bytearray()
+    packed: list[bytes | memoryview] = []
+    for parts, values in zip(number_parts, numbers, strict=True):
+        width = max([_width(values), *(part.itemsize for part in parts)])
+        widths.append(width)
+        packed.extend(_int_bytes(part, width) for part in parts)
+        packed.append(_int_bytes(values, width))
+    key_blob = "\0".join(keys).encode("utf-8", "surrogatepass")
+    if key_blob.count(0) != max(len(keys) - 1, 0):
+        raise ValueError("a file key holds a NUL character")  # no path can
+    return (
+        len(keys),
+        bytes(widths),
+        [
+            memoryview(part)
+            for part in (
+                key_blob,
+                b"".join(packed),
+                b"".join(flag_parts),
+                b"".join(digest_parts),
+                b"".join(fm_parts),
+            )
+        ],
+    )
+
+
 def encode_state(state: State, token: bytes = b"\x00" * 8) -> bytes:
     """Serialise *state* as a snapshot with header and checksum."""
-    payload, flags = _encode_tables(state)
+    count, widths, (keys, numbers, row_flags, digests, front_matter) = _file_columns(state.files)
+    snapshot = _Snapshot(
+        state.root,
+        state.snapshot_ns,
+        state.commit_id,
+        count,
+        keys,
+        widths,
+        numbers,
+        row_flags,
+        digests,
+        front_matter,
+        state.dirs,
+        state.dependencies,
+        state.dependents,
+        state.outputs,
+        state.reads,
+        state.readers,
+    )
+    payload, flags = _encode_tables(snapshot)
     body = _HEADER.pack(_MAGIC, SCHEMA_VERSION, flags, _id_bytes(state.commit_id), token)[8:]
     body += payload
     return _MAGIC + body + _TRAILER.pack(zlib.crc32(body))
@@ -348,11 +896,27 @@ def _decode_snapshot(data: bytes) -> tuple[State, bytes]:
     if zlib.crc32(body) != checksum:
         raise ValueError("the state file is truncated or corrupt (checksum mismatch)")
     try:
-        state = _DECODER.decode(memoryview(data)[_HEADER.size : len(data) - _TRAILER.size])
+        snapshot = _SNAPSHOT_DECODER.decode(
+            memoryview(data)[_HEADER.size : len(data) - _TRAILER.size]
+        )
     except msgspec.DecodeError as error:
         raise ValueError(f"the state file cannot be decoded: {error}") from None
     if flags & _ESCAPED:
-        _convert_strings(state, _unescape)
+        _convert_strings(snapshot, _unescape)
+    columns = _Columns(snapshot)
+    columns.check()
+    state = State(
+        root=snapshot.root,
+        snapshot_ns=snapshot.snapshot_ns,
+        commit_id=snapshot.commit_id,
+        files=FileTable._of_columns(columns),
+        dirs=snapshot.dirs,
+        dependencies=snapshot.dependencies,
+        dependents=snapshot.dependents,
+        outputs=snapshot.outputs,
+        reads=snapshot.reads,
+        readers=snapshot.readers,
+    )
     return state, token
 
 
@@ -591,12 +1155,19 @@ class StateStore:
         changes: list[dict[str, Any]] = []
         for name in _TABLES:
             old = getattr(live, name)
-            if not isinstance(old, _TrackedDict) or old.cleared:
+            if not isinstance(old, _TrackedDict | FileTable) or old.cleared:
                 return None
-            new: dict[str, Any] = getattr(state, name)
+            new: Mapping[str, Any] = getattr(state, name)
             # Keys changed in place since the last write: their disk value is not ``old``'s.
             found = {key: new.get(key) for key in old.changed}
-            if new is not old:
+            if isinstance(old, FileTable) and old.shares_rows(new) and new is not old:
+                # Rows live in both tables are the same records: compare only the rest.
+                assert isinstance(new, FileTable)
+                for key in old.keys_differing(new):
+                    value = new.get(key)
+                    if value != old.get(key):
+                        found[key] = value
+            elif new is not old:
                 # A state built anew from the live one: records carried over are the same
                 # objects, so identity settles nearly all of them without a comparison.
                 get = old.get
@@ -684,8 +1255,10 @@ class StateStore:
         """Make *state*'s tables track changes from here on (a copy unless they already do)."""
         for name in _TABLES:
             table = getattr(state, name)
-            if isinstance(table, _TrackedDict) and not table.cleared:
+            if isinstance(table, _TrackedDict | FileTable) and not table.cleared:
                 table.changed.clear()
+            elif name == "files":
+                state.files = FileTable(table)
             else:
                 setattr(state, name, _TrackedDict(table))
         self._live = state

@@ -11,7 +11,7 @@ only if settled, and what the build recorded lands the same way (:func:`apply_re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from typing import Any, final
 
 import attrs
@@ -20,7 +20,14 @@ import msgspec
 from incrbuild._detect import Detection, unchecked_record
 from incrbuild._metadata import normalise_metadata
 from incrbuild._reads import invert_reads, read_targets
-from incrbuild._state import DirRecord, FileRecord, State, new_commit_id
+from incrbuild._state import (
+    DirRecord,
+    FileRecord,
+    State,
+    copy_files,
+    new_commit_id,
+    records_not_in,
+)
 from incrbuild.protocols import PageLike
 
 __all__ = [
@@ -128,7 +135,7 @@ def copy_state(state: State) -> State:
         root=state.root,
         snapshot_ns=state.snapshot_ns,
         commit_id=state.commit_id,
-        files=dict(state.files),
+        files=copy_files(state.files),
         dirs=dict(state.dirs),
         dependencies=dict(state.dependencies),
         dependents=dict(state.dependents),
@@ -261,7 +268,7 @@ def next_state(
     in-place commit).
     """
     detection = commit.detection
-    files = dict(detection.files)
+    files = copy_files(detection.files)
     _mark_failed(files, commit.failed_keys)
     page_keys: set[str] = set()
     for key, page in pages.items():
@@ -402,16 +409,19 @@ def next_state_partial(
 
 
 def _take_scanned(
-    files: dict[str, FileRecord], scanned: Mapping[str, FileRecord], skip: Collection[str] = ()
+    files: MutableMapping[str, FileRecord],
+    scanned: Mapping[str, FileRecord],
+    skip: Collection[str] = (),
 ) -> None:
     """Store a scan's records, each carrying the stored front matter over."""
-    for key, record in scanned.items():
+    # Rows of the stored columns the scan found unchanged are already the state's records.
+    for key, record in records_not_in(scanned, files):
         known = files.get(key)
         if record is not known and key not in skip:  # a scan reuses an unchanged record
             files[key] = carry_front_matter(record, known)
 
 
-def _mark_failed(files: dict[str, FileRecord], failed_keys: Collection[str]) -> None:
+def _mark_failed(files: MutableMapping[str, FileRecord], failed_keys: Collection[str]) -> None:
     """Keep failed files known (so their removal is a change), checked again next time."""
     for key in files.keys() & failed_keys:
         files[key] = unchecked_record(files[key])
