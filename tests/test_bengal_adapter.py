@@ -1218,3 +1218,41 @@ class TestManifestRules:
         path.unlink()
         engine.set_site(BengalSite(discover(root)))  # as BengalProject.plan() rediscovers
         assert reader in engine.plan().pages  # a page gone: the collection lost a member
+
+
+class TestProjectSnapshot:
+    """What lets a build keep its plan's discovery: no file changed since just before it."""
+
+    def tree(self, root: Path) -> Path:
+        (root / "content" / "a").mkdir(parents=True)
+        (root / "content" / "a" / "one.md").write_text("---\ntitle: One\n---\nx\n")
+        (root / "bengal.toml").write_text("[site]\n")
+        (root / "public").mkdir()
+        return root
+
+    def test_nothing_changed(self, tmp_path: Path) -> None:
+        """Two looks at an untouched tree agree; output and hidden directories are not looked at."""
+        root = self.tree(tmp_path)
+        snapshot = handoff.ProjectSnapshot.take(root, (root / "content",))
+        (root / "public" / "index.html").write_text("built")
+        (root / ".bengal").mkdir()
+        assert snapshot.unchanged()
+
+    @pytest.mark.parametrize("change", ["rewrite", "add", "remove", "config"])
+    def test_a_change_is_seen(self, tmp_path: Path, change: str) -> None:
+        """A rewrite (same size, mtime put back), an added or removed file, a config edit."""
+        root = self.tree(tmp_path)
+        page = root / "content" / "a" / "one.md"
+        snapshot = handoff.ProjectSnapshot.take(root, (root / "content",))
+        assert str(page) in snapshot.racy  # just written: compared by content
+        if change == "rewrite":
+            stamp = page.stat()
+            page.write_text("---\ntitle: Two\n---\nx\n")
+            os.utime(page, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        elif change == "add":
+            (root / "content" / "a" / "two.md").write_text("new")
+        elif change == "remove":
+            page.unlink()
+        else:
+            (root / "bengal.toml").write_text("[site]\ntitle = 'x'\n")
+        assert not snapshot.unchanged()

@@ -114,6 +114,50 @@ class TestHandOff:
         assert not again.site_wide
 
 
+class TestDiscoveryReuse:
+    """The build keeps the plan's Bengal discovery only while it is what is on disk."""
+
+    def test_the_scenario_reused_the_plans_discovery(self, scenario: dict[str, Outcome]) -> None:
+        """Every edit's build used the site its plan discovered: the oracle checked the reuse."""
+        assert [n for n in EDITS if not scenario[n].build.discovery_reused] == []
+
+    def test_edit_between_discovery_and_detection(self, tmp_path: Path) -> None:
+        """A page retitled after the plan's discovery read it, before detection: discovered again.
+
+        The engine's detection stats the file after Bengal's discovery read it, so
+        a plan from the older model would commit the new file as built with its old
+        front matter: the pages that show its title would stay stale for good.
+        """
+        root = sitegen.new_project(tmp_path)
+        sitegen.add_content(root, pages=8, sections=2, tags=4)
+        project = BengalProject(root, state_dir=tmp_path / "state")
+        assert project.build(project.plan()).errors == 0
+        content = root / "content"
+        target = next(p for p in sorted(content.rglob("*.md")) if p.name != "_index.md")
+        detect = project.engine.plan
+        edits: list[Path] = []
+
+        def plan_after_an_edit() -> Any:
+            if not edits:
+                text = target.read_text(encoding="utf-8")
+                target.write_text(text.replace("title:", "title: Retitled", 1), encoding="utf-8")
+                edits.append(target)
+            return detect()
+
+        project.engine.plan = plan_after_an_edit  # type: ignore[method-assign]
+        plan = project.plan()
+        project.engine.plan = detect  # type: ignore[method-assign]
+        assert edits == [target]
+        assert target in plan.pages
+        built = project.build(plan)
+        assert built.errors == 0
+        truth = tmp_path / "truth"
+        assert oracle.fresh_full_build(root, truth)["errors"] == 0
+        assert sorted(oracle.differing(root / "public", truth / "project" / "public")) == []
+        assert built.discovery_reused  # discovered again by the plan, then kept
+        assert not project.plan().pages
+
+
 class TestComparison:
     """Our plan beside Bengal's own decision."""
 

@@ -17,6 +17,7 @@ from incrbuild import Engine, PlanBuilder, Reason, ReasonKind, RuleContext
 from incrbuild.adapters.bengal._comparison import Comparison, compare
 from incrbuild.adapters.bengal._handoff import (
     OutputManifest,
+    ProjectSnapshot,
     RenderReads,
     RenderSelection,
     audit_written_html,
@@ -30,6 +31,8 @@ from incrbuild.adapters.bengal._handoff import (
     recording_reads,
     remove_outputs,
     reset_process_caches,
+    reused_discovery,
+    shared_graph_data,
 )
 from incrbuild.adapters.bengal._rules import TAG_INDEX, BengalPlan, BengalRules
 from incrbuild.adapters.bengal._wrapping import BengalSite, is_virtual
@@ -49,6 +52,10 @@ __all__ = [
 
 #: The Bengal release this adapter is verified against (what ``pip install`` should ask for).
 BENGAL_REQUIREMENT: Final = "bengal==0.5.1"
+#: Directories (besides the content) whose files Bengal's discovery of a site may read.
+_DISCOVERY_DIRS: Final = ("config", "data", "i18n")
+#: Discoveries a plan makes while files change under it before it gives up (see plan()).
+_DISCOVERY_ATTEMPTS: Final = 3
 #: Directories of a Bengal project whose files every page may read (config, templates, data...).
 _GLOBAL_DIRS: Final = ("config", "templates", "layouts", "data", "assets", "static", "i18n")
 _GLOBAL_FILES: Final = (
@@ -242,7 +249,8 @@ class BengalBuild:
     as the sitemap are regenerated on every build and not listed);
     ``removed`` the outputs deleted because their page is gone; ``errors``
     Bengal's template errors (the plan is committed only without any);
-    ``build_ns`` the wall time of the whole build.
+    ``build_ns`` the wall time of the whole build; ``discovery_reused`` whether
+    Bengal kept the content its plan discovered instead of discovering it again.
     """
 
     stats: Any
@@ -250,6 +258,7 @@ class BengalBuild:
     removed: tuple[str, ...]
     errors: int
     build_ns: int
+    discovery_reused: bool = False
 
 
 @final
@@ -274,6 +283,10 @@ class BengalProject:
         self.root = Path(project_root).resolve()
         self.track_templates = track_templates
         self.site = load_site(self.root)
+        # The plan's discovery, with the project's files as they were just before it, until
+        # a build uses it (see build: the build reuses it if no file changed since).
+        self._discovered: tuple[BengalSite, ProjectSnapshot] | None = None
+        self._site_built = False
         rules = rules if rules is not None else BengalRules()
         if rules.shown_related is None:
             rules = attrs.evolve(rules, shown_related=self._related_reads)
@@ -308,16 +321,31 @@ class BengalProject:
         or static files is a new global input: the engine is remade with it,
         so the plan sees it as added (a full rebuild).
         """
-        if rediscover:
-            self.site = load_site(self.root)
-            self.engine.set_site(self.site)
-        current = global_inputs(self.root, templates=not self.track_templates)
-        if set(current) - set(self.global_inputs):
-            self.global_inputs = current
-            self.engine = self._engine()
-        started = time.perf_counter_ns()
-        plan = self.engine.plan()
-        return BengalPlan(plan, decision_ns=time.perf_counter_ns() - started)
+        found: BengalPlan | None = None
+        for _attempt in range(_DISCOVERY_ATTEMPTS):
+            before = None
+            if rediscover or self._site_built or found is not None:
+                before = self._snapshot()
+                self.site = load_site(self.root)
+                self._discovered = None
+                self._site_built = False
+                self.engine.set_site(self.site)
+            current = global_inputs(self.root, templates=not self.track_templates)
+            if set(current) - set(self.global_inputs):
+                self.global_inputs = current
+                self.engine = self._engine()
+            started = time.perf_counter_ns()
+            plan = self.engine.plan()
+            found = BengalPlan(plan, decision_ns=time.perf_counter_ns() - started)
+            # The engine's detection stats the files after Bengal's discovery read them: a
+            # file rewritten in between would be committed as built from the older model.
+            if before is None:
+                return found
+            if before.unchanged():
+                self._discovered = (self.site, before)
+                return found
+        assert found is not None
+        return found
 
     def build(self, plan: BengalPlan, *, commit: bool = True, **options: Any) -> BengalBuild:
         """Render *plan* with Bengal as its full build would; commit *plan* on success.
@@ -326,7 +354,9 @@ class BengalProject:
         only the planned pages, tag pages and listings (see
         :mod:`incrbuild.adapters.bengal._handoff`); its site-wide outputs
         (sitemap, feeds, search index, special pages) are regenerated; the
-        outputs of pages that are gone are deleted.  *options* go to Bengal's
+        outputs of pages that are gone are deleted.  The build runs on the site
+        :meth:`plan` discovered while no file it read changed (see
+        ``_reusable_site``), else on a fresh one.  *options* go to Bengal's
         ``BuildOptions``.
         """
         require_bengal()
@@ -337,7 +367,10 @@ class BengalProject:
         settings: dict[str, Any] = {"quiet": True}
         settings.update(options)
         reset_process_caches()
-        site = Site.from_config(self.root)
+        reuse = self._reusable_site(plan)
+        site = reuse if reuse is not None else Site.from_config(self.root)
+        self._site_built = self._site_built or reuse is not None
+        self._discovered = None
         rendered: list[Any] = []
         reads: dict[Path, RenderReads] = {}
         graph_path = self.state_dir / "bengal-graph-digest"
@@ -355,6 +388,8 @@ class BengalProject:
             narrowed_formats(rendered, graph_path, graph_keys, narrow=not plan.all_formats),
             inventory_for_health_checks(_health_checks(site)),
             audit,
+            reused_discovery(site, active=reuse is not None) as reused,
+            shared_graph_data(),
         ):
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
@@ -403,7 +438,40 @@ class BengalProject:
             removed=tuple(removed),
             errors=errors,
             build_ns=time.perf_counter_ns() - started,
+            discovery_reused=bool(reused),
         )
+
+    def _snapshot(self) -> ProjectSnapshot:
+        """The files Bengal's discovery reads: configuration, content, data, ``i18n``."""
+        # Bengal 0.5.1 discovers <project>/content; a configured content directory as well.
+        content = {self.root / "content", Path(self.site.root_path)}
+        directories = (*sorted(content), *(self.root / name for name in _DISCOVERY_DIRS))
+        return ProjectSnapshot.take(self.root, directories)
+
+    def _reusable_site(self, plan: BengalPlan) -> Any | None:
+        """The Bengal site the plan discovered, if the build may use it as discovered.
+
+        Discovery (pages, sections, cascades, output paths, the cross-reference
+        index) is a function of the project's files and configuration: the plan's
+        is reused when no file of the project changed since just before it read
+        them (:class:`ProjectSnapshot`: same stamps, racy files the same content),
+        no build used it yet, health checks are off (they read the raw content a
+        build's discovery caches), the site has no autodoc (it reads sources
+        outside the project) and no edition (the build filters the site's pages,
+        which the commit reads).  Anything else: a fresh site, discovered by the build.
+        """
+        if self._discovered is None:
+            return None
+        wrapped, before = self._discovered
+        site = wrapped.bengal
+        if wrapped is not self.site or _health_checks(site) or site.config.get("autodoc"):
+            return None
+        params = site.config.get("params")
+        if isinstance(params, dict) and params.get("edition") is not None:
+            return None  # the build filters the site's pages by edition: the engine's too
+        if not before.unchanged():
+            return None
+        return site
 
     def _record_reads(
         self, site: Any, rendered: list[Any], reads: dict[Path, RenderReads]

@@ -32,6 +32,7 @@ from incrbuild.adapters.bengal._rules import CARD_IN_PLACE, BengalPlan, tag_slug
 
 __all__ = [
     "OutputManifest",
+    "ProjectSnapshot",
     "RenderReads",
     "RenderSelection",
     "audit_written_html",
@@ -46,6 +47,8 @@ __all__ = [
     "recording_reads",
     "remove_outputs",
     "reset_process_caches",
+    "reused_discovery",
+    "shared_graph_data",
 ]
 
 #: The Bengal internal the hand-off narrows: the module and its render-phase function.
@@ -880,3 +883,215 @@ def inventory_for_health_checks(enabled: bool) -> Iterator[None]:
         yield
     finally:
         setattr(module, INVENTORY_FUNCTION, original)
+
+
+#: Bengal's discovery phase of a build: content (pages, sections, cascades, output paths,
+#: cross-reference index) and assets, run on the build's site.
+DISCOVERY_MODULE: Final = "bengal.orchestration.build.initialization"
+DISCOVERY_FUNCTION: Final = "run_discovery_phase"
+#: Timestamps this close to (or after) a snapshot cannot show a rewrite in the same tick:
+#: such files are compared by content (git's "racy" rule, incrbuild's detector's window).
+RACY_WINDOW_NS: Final = 2_000_000_000
+
+Stamp = tuple[int, int, int, int]
+
+
+@final
+@attrs.frozen
+class ProjectSnapshot:
+    """Files of a project as they were at ``taken_ns``: stat stamps, racy files' digests.
+
+    The files directly in ``root`` (configuration files, ``collections.py``) and
+    every file below ``directories`` (the content, ``config/``...).  Taken before
+    Bengal's discovery reads the project: if a later look finds nothing different
+    (same files, same ``(mtime, ctime, size, inode)``, and the files whose
+    timestamps were within :data:`RACY_WINDOW_NS` of the snapshot have the same
+    content), no file was rewritten in between, so what discovery read is what is
+    on disk at that later look.
+    """
+
+    root: Path
+    directories: tuple[Path, ...]
+    stamps: Mapping[str, Stamp]
+    racy: Mapping[str, str]
+    taken_ns: int
+
+    @classmethod
+    def take(cls, root: Path, directories: tuple[Path, ...] = ()) -> ProjectSnapshot:
+        """Snapshot the files in *root* and below *directories*, hidden entries left out."""
+        import time
+
+        taken = time.time_ns()
+        stamps: dict[str, Stamp] = {}
+        _stamp_directory(root, stamps, recursive=False)
+        for directory in directories:
+            _stamp_directory(directory, stamps, recursive=True)
+        floor = taken - RACY_WINDOW_NS
+        racy = {
+            name: _digest(name)
+            for name, (mtime, ctime, _size, _inode) in stamps.items()
+            if max(mtime, ctime) >= floor
+        }
+        return cls(root, tuple(directories), stamps, racy, taken)
+
+    def unchanged(self) -> bool:
+        """Whether no file was added, removed or rewritten since this snapshot.
+
+        The racy files' content is read again and compared with the digests taken then.
+        """
+        now = ProjectSnapshot.take(self.root, self.directories)
+        if now.stamps != self.stamps:
+            return False
+        return all(
+            now.racy.get(name, _digest(name)) == digest for name, digest in self.racy.items()
+        )
+
+
+def _stamp_directory(top: Path, stamps: dict[str, Stamp], *, recursive: bool) -> None:
+    stack = [top]
+    seen: set[tuple[int, int]] = set()  # directories (device, inode): symlinks may loop
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            stamps[str(directory)] = (-1, -1, -1, -1)  # missing (or unreadable): as such
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                if recursive:
+                    with contextlib.suppress(OSError):
+                        info = entry.stat()
+                        if (info.st_dev, info.st_ino) not in seen:
+                            seen.add((info.st_dev, info.st_ino))
+                            stack.append(Path(entry.path))
+                continue
+            try:
+                info = entry.stat()
+            except OSError:
+                continue
+            stamps[entry.path] = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+
+
+def _digest(name: str) -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(name).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def reused_discovery(site: Any, active: bool = True) -> Iterator[list[bool]]:
+    """Within the block, Bengal's build of *site* keeps the content *site* already discovered.
+
+    *site* is the plan's Bengal ``Site``, discovered (``Site.discover_content``)
+    outside a build: the build's discovery phase then discovers only assets and
+    hands on the pages and sections as they are.  What content discovery puts on
+    the build's state when it runs inside a build (CSS features detected, the
+    cascade snapshot, the timing breakdown) is copied there from the site.  The
+    yielded list holds ``True`` once the reuse happened.  Falls back to Bengal's
+    own discovery for any other site, an incremental build, or an active plugin
+    registry (a ``pre_discovery`` hook may change what discovery finds).
+    """
+    import importlib
+    import time
+
+    module: ModuleType = importlib.import_module(DISCOVERY_MODULE)
+    original = getattr(module, DISCOVERY_FUNCTION)
+    reused: list[bool] = []
+
+    def run_discovery_phase(phase_input: Any) -> Any:
+        from bengal.plugins import get_active_registry
+
+        if (
+            not active
+            or reused
+            or phase_input.site is not site
+            or phase_input.incremental
+            or get_active_registry() is not None
+        ):
+            return original(phase_input)
+        from bengal.orchestration.build.results import DiscoveryPhaseOutput
+        from bengal.orchestration.content import ContentOrchestrator
+
+        reused.append(True)
+        state = getattr(site, "build_state", None)
+        if state is not None:
+            state.features_detected.update(site.features_detected)
+            # Bengal's Site keeps these where its discovery puts them outside a build.
+            state.cascade_snapshot = getattr(site, "_cascade_snapshot", None)
+            state.discovery_timing_ms = getattr(site, "_discovery_breakdown_ms", None)
+        content = phase_input.content_orchestrator or ContentOrchestrator(site)
+        started = time.time()
+        content.discover_assets()
+        return DiscoveryPhaseOutput(
+            pages=site.pages,
+            sections=site.sections,
+            assets=site.assets,
+            content_ms=0.0,
+            assets_ms=(time.time() - started) * 1000,
+        )
+
+    setattr(module, DISCOVERY_FUNCTION, run_discovery_phase)
+    try:
+        yield reused
+    finally:
+        setattr(module, DISCOVERY_FUNCTION, original)
+
+
+#: Bengal's graph data (nodes with their laid-out positions, edges, stats), made from the
+#: knowledge graph by each of post-processing's users: the graph page (twice: its HTML
+#: shows the stats, ``graph.json`` is the data) and the companion formats.
+VISUALIZER_MODULE: Final = "bengal.analysis.graph.visualizer"
+VISUALIZER_CLASS: Final = "GraphVisualizer"
+VISUALIZER_METHOD: Final = "generate_graph_data"
+
+
+@contextlib.contextmanager
+def shared_graph_data() -> Iterator[None]:
+    """Within the block, Bengal makes the graph data of one knowledge graph once.
+
+    ``GraphVisualizer(site, graph).generate_graph_data()`` reads the graph
+    (built once per build and shared through the build context), the pages'
+    own attributes and the layout (seeded: :func:`memoized_layout`); nothing
+    changes them while post-processing writes its outputs.  So the first call
+    for a graph computes it, and every later call for the same graph and site
+    gets a deep copy (callers may not share a mutable result).  Threads asking
+    at once wait for the first.
+    """
+    import copy
+    import importlib
+    import threading
+
+    module: ModuleType = importlib.import_module(VISUALIZER_MODULE)
+    visualizer = getattr(module, VISUALIZER_CLASS)
+    original = getattr(visualizer, VISUALIZER_METHOD)
+    made: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+    locks: dict[tuple[int, int], threading.Lock] = {}
+    guard = threading.Lock()
+
+    def generate_graph_data(self: Any) -> Any:
+        graph, site = getattr(self, "graph", None), getattr(self, "site", None)
+        if graph is None or site is None:
+            return original(self)
+        key = (id(graph), id(site))
+        with guard:
+            lock = locks.setdefault(key, threading.Lock())
+        with lock:
+            found = made.get(key)
+            if found is not None and found[0] is graph and found[1] is site:
+                return copy.deepcopy(found[2])
+            data = original(self)
+            # The graph and site are kept with the data, so their ids stay theirs.
+            made[key] = (graph, site, copy.deepcopy(data))
+            return data
+
+    setattr(visualizer, VISUALIZER_METHOD, generate_graph_data)
+    try:
+        yield
+    finally:
+        setattr(visualizer, VISUALIZER_METHOD, original)
