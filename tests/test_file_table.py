@@ -223,3 +223,39 @@ def test_a_scan_on_threads_finds_what_one_thread_finds(tmp_path: Path, threads: 
     # Unchanged files were marked on the stored columns, not built as records.
     assert len(list(many.files.items_not_in(state.files))) < 10
     assert many.stats.files_stat == one.stats.files_stat
+
+
+def test_records_written_after_a_rebuild_are_found_outside_their_run(tmp_path: Path) -> None:
+    """A record changed after the rows were written lands out of its directory's run (a stray
+    row once compacted); a no-op scan still matches it on the columns and finds no change."""
+    root = tmp_path / "c"
+    made = make_tree(root, 3, 30)
+    store = StateStore(tmp_path / "st")
+    first = ChangeDetector(root, racy_window_ns=0).detect(State())
+    store.save(
+        State(
+            root=str(root),
+            snapshot_ns=first.snapshot_ns,
+            commit_id="c",
+            files=dict(first.files),
+            dirs=first.dirs,
+        )
+    )
+    made[40].write_text("edited\n")
+    os.utime(made[40], ns=(OLD, OLD))
+    state = store.load()
+    scan = ChangeDetector(root, racy_window_ns=0).detect(state)
+    assert {p.name for p in scan.changes.modified} == {made[40].name}
+    state.files.update(dict(scan.files.items_not_in(state.files)))  # type: ignore[arg-type]
+    state.snapshot_ns, state.commit_id = scan.snapshot_ns, "d"
+    StateStore(tmp_path / "st2").save(state)  # a whole snapshot: the edited row comes last
+    again = StateStore(tmp_path / "st2").load()
+    assert isinstance(again.files, FileTable)
+    columns = again.files.columns
+    assert columns is not None
+    assert columns.strays() == {"d1/p10.md": len(made) - 1}
+    assert again.files["d1/p10.md"] == state.files["d1/p10.md"]
+    quiet = ChangeDetector(root, racy_window_ns=0).detect(again)
+    assert not quiet.changes
+    assert isinstance(quiet.files, FileTable)
+    assert list(quiet.files.items_not_in(again.files)) == []  # every row marked, none built

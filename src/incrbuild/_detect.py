@@ -213,8 +213,9 @@ class ChangeDetector:
 
     *stat_executor*, if given, runs the per-file checks in parallel chunks:
     worthwhile on high-latency file systems (NFS).  Without one, a scan of many
-    files runs its checks on *stat_threads* plain threads (``None``: a measured
-    default, see ``_THREADS_FROM_FILES``; 1: none).
+    files runs its checks on *stat_threads* plain threads.  The default is one:
+    on a local disk and 2 shared cores, two or four threads cost 20-40% more CPU
+    time for no steady gain in wall time (docs/benchmarks.md, issue 16).
     *stat* replaces ``os.stat`` (to inject latency in benchmarks, or faults in tests).
     """
 
@@ -227,7 +228,7 @@ class ChangeDetector:
         ignore: Callable[[str], bool] = default_ignore,
         stat_executor: Executor | None = None,
         stat_chunk_size: int = 256,
-        stat_threads: int | None = None,
+        stat_threads: int = 1,
         stat: Callable[[str], os.stat_result] = os.stat,
         changed_contents: Callable[[str, bytes], None] | None = None,
         exclude: Collection[str] = (),
@@ -316,7 +317,8 @@ class ChangeDetector:
         if isinstance(scan.previous_files, FileTable) and scan.previous_files.columns is not None:
             # Unchanged files are marked on rows of the stored columns, not built as records.
             scan.files = scan.previous_files.derive()
-            scan.previous_files.columns.index()  # once, before any thread looks a key up
+            columns = scan.previous_files.columns
+            columns.keys(), columns.strays()  # once, before any thread looks a key up
         if relist:
             self._links.clear()
             self._link_hops = None
@@ -784,12 +786,7 @@ class ChangeDetector:
 
     def _threads_for(self, files: int) -> int:
         """How many threads stat *files* files (``os.stat`` releases the GIL while it waits)."""
-        threads = self.stat_threads
-        if threads is None:
-            if files < _THREADS_FROM_FILES or self.stat is not os.stat:
-                return 1
-            threads = _DEFAULT_THREADS
-        return max(1, threads)
+        return max(1, self.stat_threads) if files >= _THREADS_FROM_FILES else 1
 
     def _check_group(self, directory: str, names: Sequence[str], scan: _Scan) -> list[str]:
         """Stat and compare the files *names* of one directory (a state key, or absolute)."""
@@ -809,13 +806,19 @@ class ChangeDetector:
         # With a stored state's columns, an unchanged file is compared with its row and
         # marked on the scan's table: no record is built or stored for it.
         previous = scan.previous_files
-        row_of: Callable[[str], int | None] = _NO_ROWS.get
+        stray_row: Callable[[str], int | None] = _NO_ROWS.get
         marks = live = bytearray()
         mtimes = sizes = inodes = ctimes = modes = memoryview(b"").cast("q")
+        # This directory's rows: its keys are increasing there, as its names are, so one
+        # pointer walks both (no key lookup); a key not found there may be a stray row.
+        keys: list[str] = []
+        row, end = 0, 0
         if isinstance(scan.files, FileTable) and isinstance(previous, FileTable):
             columns = previous.columns
             if columns is not None and scan.files.shares_rows(previous):
-                row_of = columns.index().get
+                keys = columns.keys()
+                stray_row = columns.strays().get
+                row, end = columns.runs.get(directory, (0, 0))
                 marks, live = scan.files.present, previous.present
                 mtimes, sizes, inodes = columns.mtime, columns.size, columns.ino
                 ctimes, modes = columns.ctime, columns.mode
@@ -834,19 +837,21 @@ class ChangeDetector:
                     self._record_error(prefix + name, f"cannot stat: {error.strerror}", scan)
                     continue
                 key = prefix + name
-                row = row_of(key)
+                while row < end and keys[row] < key:
+                    row += 1
+                found = row if row < end and keys[row] == key else stray_row(key)
                 if (
-                    row is not None
-                    and live[row]
-                    and mtimes[row] == info.st_mtime_ns
-                    and sizes[row] == info.st_size
-                    and inodes[row] == info.st_ino
-                    and ctimes[row] == info.st_ctime_ns
-                    and modes[row] == info.st_mode
-                    and mtimes[row] < racy_floor
-                    and ctimes[row] < racy_floor
+                    found is not None
+                    and live[found]
+                    and mtimes[found] == info.st_mtime_ns
+                    and sizes[found] == info.st_size
+                    and inodes[found] == info.st_ino
+                    and ctimes[found] == info.st_ctime_ns
+                    and modes[found] == info.st_mode
+                    and mtimes[found] < racy_floor
+                    and ctimes[found] < racy_floor
                 ):
-                    marks[row] = 1
+                    marks[found] = 1
                     continue
                 known = previous_get(key)
                 if (
@@ -972,10 +977,8 @@ class ChangeDetector:
 
 
 _NO_ROWS: Final[dict[str, int]] = {}
-#: Scans of at least this many files stat them on ``_DEFAULT_THREADS`` threads (measured:
-#: docs/benchmarks.md, issue 16).
-_THREADS_FROM_FILES: Final = 20_000
-_DEFAULT_THREADS: Final = 2
+#: Scans of fewer files than this never start threads (not worth their start).
+_THREADS_FROM_FILES: Final = 4_096
 
 
 def _in_threads(

@@ -34,6 +34,7 @@ then their bytes as Latin-1) and restored exactly on load.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import struct
@@ -63,7 +64,7 @@ __all__ = [
     "records_not_in",
 ]
 
-SCHEMA_VERSION: Final = 6  # 6: file records column-wise
+SCHEMA_VERSION: Final = 7  # 6: file records column-wise; 7: rows found by directory runs
 _MAGIC: Final = b"INCRBLD\x00"
 _JOURNAL_MAGIC: Final = b"INCRJNL\x00"
 _ID_SIZE: Final = 32
@@ -273,8 +274,9 @@ class _Columns:
     __slots__ = (
         "_digest_ends",
         "_fm_ends",
-        "_index",
         "_keys",
+        "_stray_rows",
+        "_strays",
         "count",
         "ctime",
         "digest_lengths",
@@ -287,6 +289,7 @@ class _Columns:
         "mode",
         "mtime",
         "pages",
+        "runs",
         "size",
     )
 
@@ -312,8 +315,10 @@ class _Columns:
         self.pages = self.flags.translate(_PAGE_BYTES)
         self.digests = snapshot.digests
         self.front_matter = snapshot.front_matter
+        self.runs = snapshot.runs
+        self._stray_rows = snapshot.strays
         self._keys: list[str] | None = None
-        self._index: dict[str, int] | None = None
+        self._strays: dict[str, int] | None = None
         self._digest_ends: list[int] | None = None
         self._fm_ends: list[int] | None = None
 
@@ -322,6 +327,7 @@ class _Columns:
         count = self.count
         if (
             len(self.flags) != count
+            or not all(0 <= start <= end <= count for start, end in self.runs.values())
             or (self.key_blob.count(0) + 1 if count else len(self.key_blob)) != count
         ):
             raise ValueError("the state file cannot be decoded: file columns disagree in size")
@@ -338,11 +344,27 @@ class _Columns:
             self._keys = keys
         return keys
 
-    def index(self) -> dict[str, int]:
-        index = self._index
-        if index is None:
-            index = self._index = dict(zip(self.keys(), range(self.count), strict=True))
-        return index
+    def strays(self) -> dict[str, int]:
+        """Rows outside their directory's run, by key (few: records written since a rebuild)."""
+        strays = self._strays
+        if strays is None:
+            keys = self.keys()
+            try:
+                strays = self._strays = {keys[row]: row for row in self._stray_rows}
+            except IndexError:
+                raise CorruptRecordError("a stored file row is out of range") from None
+        return strays
+
+    def row(self, key: str) -> int | None:
+        """The row of *key*: a search in its directory's run of sorted keys, else a stray."""
+        run = self.runs.get(key.rpartition("/")[0])
+        if run is not None:
+            keys = self.keys()
+            start, end = run
+            row = bisect.bisect_left(keys, key, start, end)
+            if row < end and keys[row] == key:
+                return row
+        return self.strays().get(key)
 
     def _ends(self) -> tuple[list[int], list[int]]:
         if self._digest_ends is None or self._fm_ends is None:
@@ -417,7 +439,7 @@ class FileTable(MutableMapping[str, FileRecord]):
         cols = self._cols
         if cols is None:
             return -1
-        row = cols.index().get(key)
+        row = cols.row(key)
         if row is None or not self.present[row]:
             return -1
         return row
@@ -628,6 +650,10 @@ class _Snapshot(msgspec.Struct, array_like=True, gc=False):
     outputs: dict[str, tuple[str, ...]]
     reads: dict[str, tuple[str, ...]]
     readers: dict[str, tuple[str, ...]]
+    runs: dict[str, tuple[int, int]]
+    """Directory key -> ``(start, end)``: rows of its files, keys increasing (bisected)."""
+    strays: list[int]
+    """Rows outside their directory's run (records written after the rows around them)."""
 
 
 _TABLES: Final = ("files", "dirs", "dependencies", "dependents", "outputs", "reads", "readers")
@@ -746,6 +772,8 @@ def _convert_strings(tables: _Snapshot | _Delta, convert: Callable[[str], str]) 
 
     if isinstance(tables, _Delta):
         tables.files = {convert(k): v for k, v in tables.files.items()}
+    else:
+        tables.runs = {convert(k): v for k, v in tables.runs.items()}
     setattr(tables, "dirs", {convert(k): listing(v) for k, v in tables.dirs.items()})  # noqa: B010
     for name in ("dependencies", "dependents", "outputs", "reads", "readers"):
         table = getattr(tables, name)
@@ -771,7 +799,37 @@ def _id_bytes(commit_id: str) -> bytes:
     return raw if len(raw) <= _ID_SIZE else b""  # too long for the header: read from the payload
 
 
-def _file_columns(files: Mapping[str, FileRecord]) -> tuple[int, bytes, list[memoryview]]:
+def _runs(keys: list[str]) -> tuple[dict[str, tuple[int, int]], list[int]]:
+    """Each directory's first run of rows with increasing keys, and the rows outside them.
+
+    A scan writes a directory's files together, in listing order, so nearly every row
+    is in its directory's run; records changed later follow the rows and are strays.
+    """
+    runs: dict[str, tuple[int, int]] = {}
+    strays: list[int] = []
+    current: str | None = None  # the directory whose run is open
+    start = 0
+    last = ""
+    for row, key in enumerate(keys):
+        directory = key.rpartition("/")[0]
+        if directory == current and key > last:
+            last = key
+            continue
+        if current is not None:
+            runs[current] = (start, row)
+            current = None
+        if directory in runs:
+            strays.append(row)
+        else:
+            current, start, last = directory, row, key
+    if current is not None:
+        runs[current] = (start, len(keys))
+    return runs, strays
+
+
+def _file_columns(
+    files: Mapping[str, FileRecord],
+) -> tuple[int, tuple[dict[str, tuple[int, int]], list[int]], bytes, list[memoryview]]:
     """The file records as columns: ``(count, widths, [keys, numbers, flags, digests,
     front matter])`` (see :class:`_Snapshot`), copying runs of snapshot rows wholesale."""
     keys: list[str] = []
@@ -829,11 +887,13 @@ def _file_columns(files: Mapping[str, FileRecord]) -> tuple[int, bytes, list[mem
         widths.append(width)
         packed.extend(_int_bytes(part, width) for part in parts)
         packed.append(_int_bytes(values, width))
+    runs, strays = _runs(keys)
     key_blob = "\0".join(keys).encode("utf-8", "surrogatepass")
     if key_blob.count(0) != max(len(keys) - 1, 0):
         raise ValueError("a file key holds a NUL character")  # no path can
     return (
         len(keys),
+        (runs, strays),
         bytes(widths),
         [
             memoryview(part)
@@ -850,7 +910,8 @@ def _file_columns(files: Mapping[str, FileRecord]) -> tuple[int, bytes, list[mem
 
 def encode_state(state: State, token: bytes = b"\x00" * 8) -> bytes:
     """Serialise *state* as a snapshot with header and checksum."""
-    count, widths, (keys, numbers, row_flags, digests, front_matter) = _file_columns(state.files)
+    count, (runs, strays), widths, columns = _file_columns(state.files)
+    keys, numbers, row_flags, digests, front_matter = columns
     snapshot = _Snapshot(
         state.root,
         state.snapshot_ns,
@@ -868,6 +929,8 @@ def encode_state(state: State, token: bytes = b"\x00" * 8) -> bytes:
         state.outputs,
         state.reads,
         state.readers,
+        runs,
+        strays,
     )
     payload, flags = _encode_tables(snapshot)
     body = _HEADER.pack(_MAGIC, SCHEMA_VERSION, flags, _id_bytes(state.commit_id), token)[8:]
