@@ -106,11 +106,21 @@ _CLOCK = re.compile(
     r"\b\d+ (?:second|minute|hour|day|week|month|year)s? ago\b|\bjust now\b|\btoday\b"
     r"|\byesterday\b|<meta name=\"bengal:content-hash\" content=\"[0-9a-f]*\">"
 )
-#: The graph widget prints a Python function's repr, memory address included.
-_ADDRESS = re.compile(r"(<function [\w.<>]+) at 0x[0-9a-f]+>")
+#: The graph widget prints a Python function's repr, memory address included (as is, or
+#: HTML-escaped in a ``data-page-url`` attribute: Bengal's own documentation site).
+_ADDRESS = re.compile(r"((?:<|&lt;)function [\w.<>]+?) at 0x[0-9a-f]+(?=>|&gt;)")
+#: A page that prints ``site.pages`` (Bengal's own docs do, in a table) shows each page's
+#: ``RuntimePage`` repr with its absolute source path: the clean build runs in a copy of the
+#: project elsewhere, so the project's directory is masked, the rest of the path kept.
+_SOURCE_PATH = re.compile(r"(RuntimePage\(title=.*?, source=')[^']*?/(content|\.bengal)/")
+#: Those tables list ``site.pages`` in an order that differs between two clean builds (issue
+#: 14 saw it first): each printed list is compared as a sorted list.
+_PAGE_REPR = r"RuntimePage\(title=.*?, source='[^']*'\)"
+_PAGE_LIST = re.compile(rf"\[{_PAGE_REPR}(?:, {_PAGE_REPR})*\]")
+_PAGE_ITEM = re.compile(_PAGE_REPR)
 #: JSON outputs stamp the build's own time (build id, generation and update times).
 _BUILD_TIME = re.compile(
-    r"\"(build_id|build_time|generated_at|updated_at|last_build)\": *\"[0-9T:.+Z-]*\""
+    r"\"(build_id|build_time|generated|generated_at|updated_at|last_build)\": *\"[0-9T:.+Z-]*\""
 )
 #: The default theme's ``random_posts`` widget (``page.html``: portfolio's about and contact
 #: pages, its projects, its home page) lists ``site.regular_pages | sample(3)``, unseeded: a
@@ -123,7 +133,9 @@ _DIGEST_SUFFIXES = (".hash",)
 def masked(text: str) -> str:
     """*text* with what differs between two clean full builds of the same sources masked."""
     text = _CLOCK.sub("<clock>", text)
-    text = _ADDRESS.sub(r"\1 at <address>>", text)
+    text = _ADDRESS.sub(r"\1 at <address>", text)
+    text = _SOURCE_PATH.sub(r"\1<project>/\2/", text)
+    text = _PAGE_LIST.sub(lambda found: str(sorted(_PAGE_ITEM.findall(found.group()))), text)
     text = _RANDOM_POSTS.sub(r"\1<random sample>\2", text)
     return _BUILD_TIME.sub(r'"\1": "<build time>"', text)
 
@@ -146,7 +158,35 @@ def _canonical(text: str, name: str) -> str:
         stats = data.get("stats") or {}
         data = {key: data.get(key) for key in _CHANGELOG_STATE}
         data["total_pages"] = stats.get("total_pages") if isinstance(stats, dict) else None
+    data = _without_page_digests(data)
+    if name == "xref.json" and isinstance(data, dict) and isinstance(data.get("entries"), dict):
+        # Every tag page claims the cross-reference name "index"; which one keeps it is the
+        # order render threads finished in (two clean builds of Bengal's docs disagree).
+        data["entries"].pop("index", None)
     return json.dumps(data, sort_keys=True, indent=0)
+
+
+#: JSON outputs carry digests of rendered output (``content_hash`` of each page in the agent
+#: manifest and of each heading's section in a page's ``index.json``, ``page_hashes`` in the
+#: changelog).  What they digest is compared itself, after the masks; the digests are not (a
+#: digest of text that shows a masked value, such as a memory address or the project's
+#: directory, differs between two clean builds), as with ``.hash`` files.
+
+
+def _without_page_digests(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {
+            key: (
+                sorted(value)
+                if key == "page_hashes" and isinstance(value, dict)
+                else _without_page_digests(value)
+            )
+            for key, value in data.items()
+            if key != "content_hash"
+        }
+    if isinstance(data, list):
+        return [_without_page_digests(item) for item in data]
+    return data
 
 
 def same_output(first: Path, second: Path) -> bool:

@@ -252,6 +252,36 @@ class TestOracle:
         assert oracle.masked(one) == oracle.masked(two)
         assert oracle.masked('{"date": "2026-01-01"}') != oracle.masked('{"date": "2026-01-02"}')
 
+    def test_escaped_addresses_project_paths_and_page_order_are_masked(self) -> None:
+        """Bengal's own docs: an escaped address, ``site.pages`` printed from another directory
+        in another order; a different title or page is still a change."""
+        page = "RuntimePage(title='{}', source='{}/content/{}.md')"
+        one = '<div data-page-url="&lt;function page_url at 0x7f01&gt;"><code>[{}, {}]</code>'
+        two = '<div data-page-url="&lt;function page_url at 0x7fc5&gt;"><code>[{}, {}]</code>'
+        a, b = page.format("A", "/x/site", "a"), page.format("Posts tagged 'b'", "/x/site", "b")
+        b2, a2 = page.format("Posts tagged 'b'", "/y/truth", "b"), page.format("A", "/y/truth", "a")
+        assert oracle.masked(one.format(a, b)) == oracle.masked(two.format(b2, a2))
+        retitled = page.format("A, revised", "/y/truth", "a")
+        assert oracle.masked(one.format(a, b)) != oracle.masked(two.format(b2, retitled))
+        other = page.format("A", "/y/truth", "c")
+        assert oracle.masked(one.format(a, b)) != oracle.masked(two.format(b2, other))
+
+    def test_json_digests_and_the_contested_index_name_are_not_compared(self) -> None:
+        """``content_hash``/``page_hashes`` digests and xref's ``index`` entry are left out;
+        the pages listed and the other entries are not."""
+        one = '{"pages": [{"url": "/a/", "content_hash": "11"}], "page_hashes": {"/a/": "11"}}'
+        two = '{"pages": [{"url": "/a/", "content_hash": "22"}], "page_hashes": {"/a/": "22"}}'
+        assert oracle._canonical(one, "agent.json") == oracle._canonical(two, "agent.json")
+        moved = two.replace('"/a/"', '"/b/"')
+        assert oracle._canonical(one, "agent.json") != oracle._canonical(moved, "agent.json")
+        xref = '{{"entries": {{"index": {{"path": "/tags/{}/"}}, "a": {{"path": "/{}/"}}}}}}'
+        assert oracle._canonical(xref.format("x", "a"), "xref.json") == oracle._canonical(
+            xref.format("y", "a"), "xref.json"
+        )
+        assert oracle._canonical(xref.format("x", "a"), "xref.json") != oracle._canonical(
+            xref.format("x", "b"), "xref.json"
+        )
+
     def test_random_posts_sample_is_masked(self) -> None:
         """The random-posts widget's sample is masked; the text around it is not."""
         widget = (
