@@ -747,75 +747,78 @@ def render_fastpaths(found: dict[str, Any]) -> list[str]:
 
 FASTPATH_NOTES = """Notes on this section:
 
-- The machine is shared with other agents' test suites (see the load averages
-  above; this helper's own integration ran the full test suite during the first
-  half): absolute times vary 2-4x with the load, an fsync's latency more. Read the
-  ratios, and expect a cell to move between runs.
-- A commit after an event plan appends one journal entry (the records that plan
-  changed) and fsyncs it: its cost does not grow with the site; what varies in the
-  table is the fsync's latency under the other agents' I/O.
+- The machine is shared with other agents' test suites and benchmarks (load average
+  6-8 on 2 cores through this run, against 1-3.5 in the previous one): absolute
+  times are 1.5-3x those of a quiet machine and an fsync's latency more (the event
+  commits' 3-7 ms here were 0.5-0.7 ms at load 2). Read the ratios, and expect a
+  cell to move between runs.
+- The store (schema 7, this run): file records are kept column-wise in the snapshot
+  (keys one NUL-joined blob, seven integer columns of the narrowest width that fits,
+  row flags, digest and front matter blobs cut by lengths), and each directory's
+  run of rows. `StateStore.load` builds no object per record; a full scan walks a
+  directory's stored listing and its run with one pointer, compares each stat with
+  its row, and marks the row on a table over the same columns: a no-op builds no
+  record and no key index. Records are built only for files whose stat differs,
+  and when a rule asks. Interleaved with the previous schema at load 6.5-7.5 (in
+  process, best of 5): load 7-11 ms -> 1.4-1.7 ms at 10,000 files, 172-210 ms ->
+  18-35 ms at 100,000. A whole-snapshot write is slower: the records outside the
+  columns are turned into columns in Python (100,000 records that are all objects,
+  as after a cold build: 100 ms before, 390 ms after, at load 7); runs of stored
+  rows are copied wholesale (150-190 ms at 100,000, against 100 ms). That is the
+  table's *whole-snapshot save* (measured at 427bc80, before a faster conversion
+  of loose records, 430 -> 390 ms), and part of the cold build's growth below. The
+  *State store, memory* table above predates this store (it is not re-run here).
+- Threads: `os.stat` releases the GIL, but the comparison holds it. On this
+  machine, at load 4.5-10, two or four threads cost 20-40% more CPU time than one
+  and gained no steady wall time (100,000 files: 1.02 s one thread, 1.15 s two,
+  1.04 s four; 1,000,000 at load 5.7: 8.5 s one, 8.2 s two), so scans use one
+  thread by default (`ChangeDetector(stat_threads=)` is there for file systems
+  where a stat waits, as is `stat_executor`).
 - A commit after a full plan costs what changed when the site comes from a loader
   that patches it in place (the `files` adapter, the CLI's `watch`): the engine
   keeps the site's page list in step with the committed state and applies the
   plan's changes to that state in place, so the store journals just them. The
   first whole commit of a process (or after a new site, a concurrent commit or a
-  racy refresh) still builds the next state over every page (O(pages) in Python),
-  which also lists the pages; the table's figure is the best of three full
-  commits made after the engine's first (untimed) one and 15 event commits.
+  racy refresh) still builds the next state over every page (O(pages) in Python);
+  the table's figure is the best of three full commits made after the engine's
+  first (untimed) one and 15 event commits.
 - The cold build and its floor parse with the same `parse_front_matter`
   (PyYAML's CSafeLoader: libyaml parses, PyYAML's Python constructor builds the
   values, and that is most of the floor); each page is read once (the detector's
-  bytes feed the loader). A full plan and a commit now run with CPython's full
-  (oldest-generation) garbage collections deferred (`incrbuild._gc`; young
-  collections still run): a cold build keeps all it allocates, and each full
-  collection walks the whole heap. At 100,000 pages eight of them took about 3 s
-  of CPU of a 15-17 s build (gc callbacks), 0.3 s after; peak RSS unchanged
-  (436 MB). That was what made the build outgrow its floor from 10K to 100K pages
-  (the earlier run's 22.5 s at 100,000 pages is 14.5 s in this one).
-- The cold ratio is still load-sensitive, since the build and its floor are each a
-  best of 3 taken a minute apart: 1.22x at 10,000 pages and 1.56x at 100,000 in
-  this run, 1.93x and 1.19x in a run 20 minutes earlier under heavier load (same
-  code but the refresh skip below). In CPU time (`time.process_time`, which load
-  moves far less), scratch pairs gave 1.12-1.36x at 10,000 pages and 1.36-1.41x at
-  100,000: the goal (≤ 1.3x) is met at 10,000 and missed at 100,000 pages, and the
-  build now grows about as its floor does (10K -> 100K: 11.9x against 9.3x in this
-  run). What the build adds beyond the floor, at 100,000 pages in CPU time: the
-  stat walk and records (about 1.5 s), the tag maps and planning (1 s), the commit
-  (0.8 s), the site model (0.5 s). At 1,000 pages the floor is 70 ms, and the ratio
-  swings with load (1.1-1.7x in five scratch pairs, 2.0x here).
+  bytes feed the loader); full garbage collections are deferred during a plan and
+  a commit (`incrbuild._gc`). The cold ratio is load-sensitive (the build and its
+  floor are each a best of 3 taken a minute apart): 1.67x, 1.50x, 1.73x at 1K, 10K,
+  100K in this run at load 6-8, 1.99x, 1.22x, 1.56x in the previous one at load
+  1-3.5. The snapshot write above adds about 0.3 s at 100,000 pages; the goal
+  (≤ 1.3x) is missed at every size in this run.
 - pydoit runs one task per file with an md5 `file_dep` and its json backend: its
   no-op checks each file's mtime against the recorded one (md5 only if it moved),
   as incrbuild's stat check does. Its first (full) run is not timed.
 - `git status` is C with a fresh index and stats in parallel threads;
-  incrbuild's figure includes starting Python (11-15 ms on this machine),
-  importing what it needs (attrs and msgspec alone take about 25 ms; the planner,
-  the indexes, the site model, YAML, hashing and the writers' helpers are imported
-  only when used), loading the store and stat'ing every file in one thread
-  (about 30 ms at 10,000 files). That fixed cost is why the 3x goal is missed at
-  1,000 and 10,000 pages: meeting it needs the interpreter's start and imports cut
-  to a few milliseconds, or stats spread over threads. At 100,000 pages the goal is
-  met in this run (2.9x) and was missed in the last (3.4x): there the ratio follows
-  the load. Where a 100,000-page no-op's time goes (in process, timed per phase,
-  load 3.8-5): comparing stats in one thread 0.7-1.4 s, the store's load
-  0.17-0.21 s (a msgpack decode of 100,334 records, 15.8 MB), listing directories
-  10-50 ms, imports 0.14 s; the racy refresh's walk over every record (0.12-0.17 s,
-  which finds nothing when the scan hashed nothing) is now skipped in that case.
+  incrbuild's figure includes starting Python (11-15 ms on a quiet machine),
+  importing what it needs (72 ms cumulative in this run; attrs and msgspec about
+  25 ms on a quiet machine), loading the store and stat'ing every file in one
+  thread. Against the previous run the ratio to git went 7.1x -> 4.4x at 10,000
+  pages and 2.9x -> 1.8x at 100,000 (the store's load and the key index are gone
+  from the no-op); 1,000 pages (23.8x) is start-up and imports. The 3x goal at
+  10,000 pages needs the interpreter's start and imports cut further (attrs class
+  creation alone is about a quarter of them); not done here.
 - The no-op plan builds no site model (nothing changed, so nothing to plan), and
   its commit journals in place; with changes, the `files` loader assembles the
   model from stored front matter as before.
-- The 1,000,000-page row is measured by `million.py` in a run of its own (writing
-  the tree took 9 minutes), niced, just before this run, with the garbage
-  collection change but not the refresh skip. Against the previous row: the no-op
-  21.2 s -> 8.0 s (7.0 s of it the plan: a million stats compared in one thread;
-  the previous run's load made each stat 18 µs), the cold commit 441 s -> 354 s
-  (full collections deferred), the store load 4.5 s -> 1.7 s (nothing in its
-  decode changed: that difference is the load's). The no-op's peak RSS (749 MB)
-  meets its goal; the cold commit's (3.1 GB: the site model and indexes of a
-  million pages) is not worked on. The store load misses its 0.3 s goal by far:
-  a msgpack decode of a million records (each a struct, two bytes objects and five
-  integers beyond the small-int cache) plus a copy into change-tracking tables;
-  meeting it needs a lazily decoded or columnar store, not done here. The no-op
-  misses 5 s for that reason and the single-threaded stat walk.
+- The 1,000,000-page row is measured by `million.py` in a run of its own, niced,
+  just before this run, at 427bc80, load 7.3-7.8 (the cold commit ran apart
+  before it, at load 6-8, reused through `INCRBUILD_1M_COLD_JSON`). Against the
+  previous row (load 2-4): the no-op 8.0 s -> 6.6 s, its peak RSS 749 -> 353 MB,
+  the store load 1.68 s -> 0.44 s (133 MB: reading it 150-210 ms, its CRC-32
+  90-140 ms, decoding the directory listings, a million names, 120-170 ms, the
+  columns 30 ms; no object per record). The cold commit (793 s, 3.3 GB) is the
+  load's and the snapshot write's; it was not worked on. Still missed: the no-op's
+  5 s (a million `os.stat` calls and comparisons in one thread, 5-9 µs each at
+  this load: the floor of a scan without a watcher, which threads did not lower
+  here) and the load's 0.3 s (reading and checksumming 133 MB, and the listings,
+  which every no-op needs; an mmap would skip the copy, but a store rewritten in
+  place by another tool would then crash a reader with SIGBUS).
 """
 
 
