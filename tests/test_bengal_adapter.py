@@ -600,6 +600,36 @@ class TestBengalRules:
         assert plan.pages == regular
         assert any(r.detail == "site menu" for r in plan.plan.reasons[harness.content / "about.md"])
 
+    def test_dropdown_subsection_titles_are_the_site_menu(self, harness: Harness) -> None:
+        """``menu: {dropdown: true}`` lists subsections in the menu: their titles, new ones and
+        emptied ones reach every page; without the dropdown, only the section's pages."""
+        harness.edit("other/nested/_index.md", "title: Nested", "title: Deeper")
+        assert "docs/d2.md" not in names(harness.plan().pages, harness.content)
+        harness.engine.commit(harness.engine.plan())
+        harness.edit("other/nested/_index.md", "title: Deeper", "title: Nested")
+        write(
+            harness.content / "other" / "_index.md",
+            "---\ntitle: Other\nmenu:\n  dropdown: true\n---\n",
+        )
+        harness.engine.commit(harness.plan().plan)
+        time.sleep(0.01)
+        harness.edit("other/nested/_index.md", "title: Nested", "title: Deeper")
+        plan = harness.plan()
+        assert "docs/d2.md" in names(plan.pages, harness.content)
+        assert any(r.detail == "site menu" for r in plan.plan.reasons[harness.content / "about.md"])
+        harness.engine.commit(plan.plan)
+        time.sleep(0.01)
+        write(harness.content / "other" / "fresh" / "f1.md", page("F1"))
+        assert "docs/d2.md" in names(harness.plan().pages, harness.content)
+        harness.engine.commit(harness.engine.plan())
+        time.sleep(0.01)
+        (harness.content / "other" / "fresh" / "f1.md").unlink()
+        assert "docs/d2.md" in names(harness.plan().pages, harness.content)
+        harness.engine.commit(harness.engine.plan())
+        time.sleep(0.01)
+        harness.edit("other/nested/n2.md", "title: N2", "title: N2 again")
+        assert "docs/d2.md" not in names(harness.plan().pages, harness.content)
+
     def test_new_top_level_section_is_the_site_menu(self, harness: Harness) -> None:
         """The first page of a new top-level section adds a menu entry: everything is planned."""
         write(harness.content / "news" / "n1.md", page("N1"))

@@ -572,8 +572,25 @@ def _in_menu(
         return True  # its top-level section is gone: the menu lost an entry
     if section is top and path.name in _INDEX_NAMES and path.parent == top.path:
         return True  # a top-level section's own index: its title is the menu entry
+    if _has_dropdown(top) and section is not None:
+        # ``menu: {dropdown: true}`` on a top-level index lists its subsections as menu
+        # children (title, weight, icon of each one's index page): Bengal's own docs do.
+        if section.parent is top:
+            if path.name in _INDEX_NAMES and path.parent == section.path:
+                return True  # a listed subsection's index: its entry
+            if change.old is None and section.path and not context.existed_before(section.path):
+                return True  # the first page of a new subsection: a new entry
+        elif section is top and change.new is None and path.parent.parent == top.path:
+            return True  # its subsection is gone with it: an entry less
     # The first page of a new top-level section adds a menu entry.
     return change.old is None and not context.existed_before(top.path)
+
+
+def _has_dropdown(top: SectionLike) -> bool:
+    """Whether *top*'s index page asks Bengal's menu to list its subsections."""
+    index = top.index_page
+    menu = index.metadata.get("menu") if index is not None else None
+    return isinstance(menu, Mapping) and bool(menu.get("dropdown"))
 
 
 def _listing(
