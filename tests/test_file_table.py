@@ -259,3 +259,20 @@ def test_records_written_after_a_rebuild_are_found_outside_their_run(tmp_path: P
     assert not quiet.changes
     assert isinstance(quiet.files, FileTable)
     assert list(quiet.files.items_not_in(again.files)) == []  # every row marked, none built
+
+
+EDGES = [0, 127, -128, 128, -129, 2**15 - 1, -(2**15), 2**15, 2**31 - 1, -(2**31), 2**31, 2**63 - 1]
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_columns_hold_every_width_boundary(edge: int) -> None:
+    """A column narrow in the stored rows and wide in the loose records (or the reverse)
+    is written at the width that holds both, each width tried at its boundary."""
+    narrow = {f"s/n{i}.md": FileRecord(i, i, i, i, i, b"", b"") for i in range(3)}
+    wide = {"s/w.md": FileRecord(edge, edge, abs(edge), edge, abs(edge) % 2**16, None, b"x")}
+    for stored, loose in ((narrow, wide), (wide, narrow)):
+        table = loaded(stored)
+        table.update(loose)
+        assert dict(loaded(dict(table.items())).items()) == {**stored, **loose}
+        again = decode_state(encode_state(State(files=table))).files
+        assert dict(again.items()) == {**stored, **loose}

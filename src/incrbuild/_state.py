@@ -45,11 +45,14 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 import msgspec
 
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
+
+if TYPE_CHECKING:
+    import array
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -207,6 +210,8 @@ _RECORD_FIELDS: Final = tuple(
 _NUMBER_COLUMNS: Final = ("mtime", "size", "ino", "ctime", "mode", "digest_lengths", "fm_lengths")
 #: Translation tables turning a column of row flags into a 0/1 byte per row.
 _PAGE_BYTES: Final = bytes(1 if flags & _IS_PAGE else 0 for flags in range(256))
+#: Translation table from a 0/1 "is a page" byte to the row flags of a record with a digest.
+_DIGEST_FLAGS: Final = bytes([_HAS_DIGEST, _HAS_DIGEST | _IS_PAGE]) + bytes(254)
 
 
 _INT_FORMATS: Final = {1: "b", 2: "h", 4: "i", 8: "q"}
@@ -226,22 +231,26 @@ def _ints(data: memoryview, width: int) -> memoryview:
     return memoryview(values)  # pragma: no cover
 
 
-def _width(values: list[int]) -> int:
-    """The narrowest of 1, 2, 4, 8 bytes that holds every value signed (1 if none)."""
-    if not values:
-        return 1
-    low, high = min(values), max(values)
-    for width in (1, 2, 4):
-        limit = 1 << (8 * width - 1)
-        if -limit <= low and high < limit:
-            return width
-    return 8
+def _packed(values: list[int], width: int) -> array.array[int]:
+    """*values* as signed integers of the narrowest of 1, 2, 4, 8 bytes, at least *width*.
+
+    Each narrower width is tried at C speed and given up at the first value that
+    overflows it (a column of timestamps fails at its first row), cheaper than a
+    ``min`` and a ``max`` over Python integers.
+    """
+    import array  # only writers need it: a no-op plan does not pay its import
+
+    for size in (1, 2, 4):
+        if size >= width:
+            with contextlib.suppress(OverflowError):
+                return array.array(_INT_FORMATS[size], values)
+    return array.array(_INT_FORMATS[8], values)
 
 
-def _int_bytes(values: list[int] | memoryview, width: int) -> bytes | memoryview:
-    """*values* as little-endian signed integers of *width* bytes."""
-    if isinstance(values, memoryview) and values.itemsize == width and _LITTLE:
-        return values.cast("B")
+def _int_bytes(values: array.array[int] | memoryview, width: int) -> bytes | memoryview:
+    """*values* (integers of at most *width* bytes) as little-endian signed of *width* bytes."""
+    if values.itemsize == width and _LITTLE:
+        return values.cast("B") if isinstance(values, memoryview) else values.tobytes()
     import array
 
     packed = array.array(_INT_FORMATS[width], values)
@@ -822,7 +831,7 @@ def _runs(keys: list[str]) -> tuple[dict[str, tuple[int, int]], list[int]]:
         segment = keys[start:end]
         if directory in runs:
             strays.extend(range(start, end))
-        elif segment == sorted(set(segment)):
+        elif all(map(operator.lt, segment, segment[1:])):  # strictly increasing
             runs[directory] = (start, end)
         else:
             last = segment[0]
@@ -871,25 +880,32 @@ def _file_columns(
     records = list(loose_map.values())
     fields: list[list[Any]] = [list(map(getter, records)) for getter in _RECORD_FIELDS]
     mtimes, sizes, inodes, ctimes, modes, record_digests, record_fms = fields
-    digest_lengths = [0 if digest is None else len(digest) for digest in record_digests]
     fm_lengths = list(map(len, record_fms))
     digest_parts.extend(filter(None, record_digests))
     fm_parts.extend(record_fms)
-    flags = bytes(
-        [
-            (digest is not None) + _IS_PAGE * bool(fm)
-            for digest, fm in zip(record_digests, record_fms, strict=True)
-        ]
-    )
+    # Row flags from a byte per record (is it a page?) at C speed; the loop only when
+    # some record has no digest (b"" is a digest, None is not).
+    if None in record_digests:
+        digest_lengths = [0 if digest is None else len(digest) for digest in record_digests]
+        flags = bytes(
+            [
+                (digest is not None) + _IS_PAGE * bool(fm)
+                for digest, fm in zip(record_digests, record_fms, strict=True)
+            ]
+        )
+    else:
+        digest_lengths = list(map(len, record_digests))
+        flags = bytes(map(bool, record_fms)).translate(_DIGEST_FLAGS)
     numbers: list[list[int]] = [mtimes, sizes, inodes, ctimes, modes, digest_lengths, fm_lengths]
     flag_parts.append(flags)
     widths = bytearray()
     packed: list[bytes | memoryview] = []
     for parts, values in zip(number_parts, numbers, strict=True):
-        width = max([_width(values), *(part.itemsize for part in parts)])
+        loose = _packed(values, max((part.itemsize for part in parts), default=1))
+        width = max([loose.itemsize, *(part.itemsize for part in parts)])
         widths.append(width)
         packed.extend(_int_bytes(part, width) for part in parts)
-        packed.append(_int_bytes(values, width))
+        packed.append(_int_bytes(loose, width))
     runs, strays = _runs(keys)
     key_blob = "\0".join(keys).encode("utf-8", "surrogatepass")
     if key_blob.count(0) != max(len(keys) - 1, 0):
@@ -936,9 +952,9 @@ def encode_state(state: State, token: bytes = b"\x00" * 8) -> bytes:
         strays,
     )
     payload, flags = _encode_tables(snapshot)
-    body = _HEADER.pack(_MAGIC, SCHEMA_VERSION, flags, _id_bytes(state.commit_id), token)[8:]
-    body += payload
-    return _MAGIC + body + _TRAILER.pack(zlib.crc32(body))
+    header = _HEADER.pack(_MAGIC, SCHEMA_VERSION, flags, _id_bytes(state.commit_id), token)
+    checksum = zlib.crc32(payload, zlib.crc32(header[8:]))  # everything after the magic
+    return b"".join((header, payload, _TRAILER.pack(checksum)))  # one copy of the payload
 
 
 def _check_header(data: bytes, magic: bytes, what: str, minimum: int) -> None:
