@@ -6,6 +6,7 @@ environment in ``.nox/bengal-py314``)::
     python tests/benchmarks/bench_bengal.py                       # 3 templates + 1,000 pages
     python tests/benchmarks/bench_bengal.py --templates blog --pages 0
     python tests/benchmarks/bench_bengal.py --templates "" --pages 1000 --edits body,title
+    python tests/benchmarks/bench_bengal.py --workdir /somewhere/kept   # not under /tmp
 
 Each project is made by ``bengal new site`` (templates blog, docs, portfolio)
 plus generated pages (``tests/bengal/sitegen.py``); the last one has
@@ -88,6 +89,12 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--edits", default=",".join(sitegen.EDITS))
     parser.add_argument("--big-edits", default=",".join(sitegen.BENCH_EDITS))
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where the projects and builds go (default: a temporary directory, removed after);"
+        " long runs want one that no clean-up of /tmp removes mid-run",
+    )
     args = parser.parse_args()
     import bengal
 
@@ -96,12 +103,13 @@ def main() -> int:
         f"{os.cpu_count()} CPUs ({platform.machine()}), shared with other work"
     )
     edits = [e for e in args.edits.split(",") if e]
-    with tempfile.TemporaryDirectory(prefix="bench-bengal-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-bengal-") as temporary:
+        scratch = Path(temporary) if args.workdir is None else args.workdir
         for template in [t for t in args.templates.split(",") if t]:
-            measure(template, args.small_pages, edits, Path(scratch) / template)
+            measure(template, args.small_pages, edits, scratch / template)
         if args.pages:
             big = [e for e in args.big_edits.split(",") if e]
-            measure("blog", args.pages, big, Path(scratch) / "big")
+            measure("blog", args.pages, big, scratch / "big")
     return 0
 
 

@@ -5,6 +5,12 @@
 docs layout, a generated archive page for ``deep``), and ``area-N`` sections,
 every other one with an ``_index.md`` cascading a description, the pages
 carrying tags from a small pool so tag pages and related posts overlap.
+
+In a docs project (``bengal new site --template docs``, whose root index
+cascades ``type: doc`` to every page) the generated pages are what a docs
+site has: doc pages without dates, and one dated news section (``area-1``,
+``type: blog``) for the edits that need dates and authors.  Bengal 0.5.1's
+doc layout cannot render a dated page (``hasattr`` in ``article-jsonld.html``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import yaml
 
 #: The kinds of edit the tests and the benchmark apply, in order.
 EDITS = (
@@ -117,6 +125,27 @@ def new_project(parent: Path, name: str = "site", *, template: str = "blog") -> 
     return root
 
 
+def doc_site(content: Path) -> bool:
+    """Whether the root index under *content* cascades ``type: doc`` to every page."""
+    index = content / "_index.md"
+    if not index.exists():
+        return False
+    parts = index.read_text(encoding="utf-8").split("---\n", 2)
+    front = yaml.safe_load(parts[1]) if len(parts) == 3 else None
+    cascade = front.get("cascade") if isinstance(front, dict) else None
+    return isinstance(cascade, dict) and cascade.get("type") == "doc"
+
+
+def _dated(directory: Path) -> bool:
+    """Whether new pages in *directory* carry a date (not in a doc site's doc sections)."""
+    content = next(p for p in directory.parents if p.name == "content")
+    if doc_site(content):
+        return (directory / "_index.md").exists() and "type: blog" in (
+            directory / "_index.md"
+        ).read_text(encoding="utf-8")
+    return "docs" not in directory.relative_to(content).parts
+
+
 def add_content(
     root: Path, *, pages: int = 30, sections: int = 3, tags: int = 6, seed: int = 0
 ) -> list[Path]:
@@ -142,12 +171,16 @@ def add_content(
         if number % 2 == 0:
             cascade = {"description": f"Area {number} pages"}
             write(directory / "_index.md", index_text(f"Area {number}", cascade))
+        elif number == 1 and doc_site(content):
+            # A docs site's dated pages: a news section in the blog layout.
+            news = "---\ntitle: News\ntype: blog\ncascade:\n  type: blog\n---\nNews.\n"
+            write(directory / "_index.md", news)
         directories.append(directory)
     written = []
     for number in range(pages):
         directory = directories[number % len(directories)]
         # Bengal 0.5.1's doc layout fails to render dated pages (it calls ``hasattr``).
-        dated = "docs" not in directory.relative_to(content).parts
+        dated = _dated(directory)
         date = f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}" if dated else None
         body = sentence(rng, 30)
         if number % len(directories) == 3 and number >= len(directories):
@@ -237,7 +270,8 @@ def apply_edit(name: str, content: Path) -> None:
     elif name == "cascade":
         _replace(content / "docs" / "_index.md", r"description: Docs one", "description: Docs two")
     elif name == "add":
-        text = page_text("Newcomer", tags=["topic-2"], weight=2, date="2024-05-05")
+        date = "2024-05-05" if _dated(content / "area-2") else None
+        text = page_text("Newcomer", tags=["topic-2"], weight=2, date=date)
         write(content / "area-2" / "newcomer.md", text)
     elif name == "delete":
         _tagged_page(content / "area-0").unlink()
@@ -246,7 +280,8 @@ def apply_edit(name: str, content: Path) -> None:
         page.rename(page.with_name("renamed-" + page.name))
     elif name == "new section":
         write(content / "fresh-area" / "_index.md", index_text("Fresh area", {"audience": "all"}))
-        text = page_text("Fresh page", tags=["topic-1"], weight=1, date="2024-06-06")
+        date = None if doc_site(content) else "2024-06-06"
+        text = page_text("Fresh page", tags=["topic-1"], weight=1, date=date)
         write(content / "fresh-area" / "fresh-page.md", text)
     elif name == "menu entry in config":
         menu = "menu:\n  main:\n    - name: Elsewhere\n      url: /elsewhere/\n      weight: 90\n"
