@@ -184,8 +184,10 @@ def add_content(
         date = f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}" if dated else None
         body = sentence(rng, 30)
         if number % len(directories) == 3 and number >= len(directories):
-            # A link showing its target's title: the target is the previous page of area-1.
-            target = directories[4].relative_to(content) / f"page-{number - 5:04d}"
+            # A link showing its target's title: the target is the previous page of area-1
+            # (directories[4]: page numbers there are 4 modulo the number of directories).
+            target_number = number - len(directories) + 1
+            target = directories[4].relative_to(content) / f"page-{target_number:04d}"
             body += f" See [[{target.as_posix()}]] for more."
         text = page_text(
             f"Page {number}",
