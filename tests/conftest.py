@@ -53,7 +53,7 @@ def _checked_in_place(in_place: Any, reference: Any) -> Any:
 def _whole_commits_checked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if "benchmarks" in request.path.parts:
         return  # benchmarks time the commit itself
-    from incrbuild import _engine
+    from incrbuild import _transitions  # the engine imports it when it commits
 
-    checked = _checked_in_place(_engine.next_state_in_place, _engine.next_state)
-    monkeypatch.setattr(_engine, "next_state_in_place", checked)
+    checked = _checked_in_place(_transitions.next_state_in_place, _transitions.next_state)
+    monkeypatch.setattr(_transitions, "next_state_in_place", checked)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 import incrbuild
+from incrbuild._detect import DEFAULT_RACY_WINDOW_NS
 
 
 def test_the_lazy_table_serves_exactly_all() -> None:
@@ -92,3 +95,37 @@ def test_a_noop_cli_plan_imports_no_parser_it_does_not_use(tmp_path, config) -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     expected = "['tomllib']" if config == "hugo.toml" else "[]"
     assert out.stdout.strip().splitlines()[-1] == f"0 {expected}"
+
+
+#: What an aged no-op plan (nothing changed, no racy record to refresh) never needs: the
+#: next state's builders and the read records, which only a commit or a refresh uses.
+COMMIT_ONLY = ("incrbuild._transitions", "incrbuild._reads")
+
+
+def test_an_aged_noop_cli_plan_imports_no_commit_machinery(tmp_path: Path) -> None:
+    """The no-op users run most (files settled before the commit) imports nothing a commit uses.
+
+    A plan within the racy window after a commit content-checks the racy records and may
+    refresh them (``_transitions``), so the files here settle before the commit.
+    """
+    content = tmp_path / "content"
+    (content / "s").mkdir(parents=True)
+    (content / "s" / "p.md").write_text("---\ntitle: P\ntags: [a]\n---\nbody\n")
+    time.sleep(DEFAULT_RACY_WINDOW_NS / 1e9 + 0.2)  # the files settle: no racy record
+    state = tmp_path / "state"
+    subprocess.run(
+        [sys.executable, "-m", "incrbuild", "commit", str(content), "--state-dir", str(state)],
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from incrbuild._cli import main\n"
+        f"status = main(['plan', {str(content)!r}, '--state-dir', {str(state)!r}])\n"
+        f"heavy = {COMMIT_ONLY!r}\n"
+        "print(status, sorted(m for m in set(sys.modules) - before if m in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "0 digests" in out.stdout  # aged: nothing content-checked
+    assert out.stdout.strip().splitlines()[-1] == "0 []"

@@ -26,7 +26,6 @@ from incrbuild._loading import LoadResult, SiteLoader
 from incrbuild._metadata import DEFAULT_TAXONOMIES
 from incrbuild._paths import absolute, require_absolute
 from incrbuild._plan import Plan, PlanBasis, PlanStats, plan_basis
-from incrbuild._reads import encode_reads
 from incrbuild._state import (
     CorruptRecordError,
     FileRecord,
@@ -34,19 +33,6 @@ from incrbuild._state import (
     StateStore,
     copy_files,
     records_not_in,
-)
-from incrbuild._transitions import (
-    Commit,
-    Recorded,
-    carry_front_matter,
-    completed,
-    copy_state,
-    drop_unverified,
-    merge_concurrent,
-    next_state,
-    next_state_in_place,
-    next_state_partial,
-    next_state_unchanged,
 )
 from incrbuild.protocols import PageLike, SiteLike, is_generated
 
@@ -56,6 +42,7 @@ if TYPE_CHECKING:
     from incrbuild._planner import Planner
     from incrbuild._registry import IndexRegistry
     from incrbuild._rules import Rule
+    from incrbuild._transitions import Commit, Recorded
 
 __all__ = ["DEFAULT_STATE_DIR_NAME", "Engine"]
 
@@ -307,6 +294,8 @@ class Engine:
         # a scan that hashed nothing has no file to re-stamp, so skip the walk over all
         # records (about 1 us each: a tenth of a second at 100,000 files).
         if detection.stats.digests:
+            from incrbuild._transitions import carry_front_matter  # not on a plain no-op
+
             for key, record in records_not_in(detection.files, files):
                 known = files.get(key)
                 if record is known:
@@ -328,6 +317,8 @@ class Engine:
             return  # nothing would be trusted by the next scan: not worth a write
         if state is self._pages_synced:
             self._pages_synced = None  # records may be dropped below: list the pages anew
+        from incrbuild._transitions import drop_unverified
+
         files.update(refreshed)
         state.dirs.update(dirs)
         drop_unverified(state, detection)
@@ -526,6 +517,8 @@ class Engine:
         page the host generates has no stored facts: plan it with a
         :class:`~incrbuild.Rule`).  Safe to call from several rendering threads.
         """
+        from incrbuild._reads import encode_reads
+
         key = self._page_key(page)
         key_for = self._detector.key_for
         entries = encode_reads(
@@ -562,6 +555,14 @@ class Engine:
             self._commit(plan, failed)
 
     def _commit(self, plan: Plan, failed: Iterable[Path]) -> None:
+        from incrbuild._transitions import (
+            Recorded,
+            completed,
+            copy_state,
+            merge_concurrent,
+            next_state_unchanged,
+        )
+
         basis = plan_basis(plan)
         if basis is None:
             raise ValueError("commit() needs a plan made by this engine's plan()")
@@ -639,6 +640,8 @@ class Engine:
         self._state_stamp = self._store_stamp()
 
     def _commit_of(self, plan: Plan, recorded: Recorded, failed_keys: set[str]) -> Commit:
+        from incrbuild._transitions import Commit
+
         basis = plan_basis(plan)
         assert basis is not None
         key_for = self._detector.key_for
@@ -654,6 +657,8 @@ class Engine:
         self, plan: Plan, state: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """Apply a partial (watcher) detection to the in-memory state, in proportion to it."""
+        from incrbuild._transitions import next_state_partial
+
         commit = self._commit_of(plan, recorded, failed_keys)
         key_for = self._detector.key_for
         registry = self.registry
@@ -674,6 +679,8 @@ class Engine:
         self, plan: Plan, state: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """A whole commit made in place on *state*, from the page list kept in step with it."""
+        from incrbuild._transitions import next_state_in_place
+
         assert self._pages is not None
         commit = self._commit_of(plan, recorded, failed_keys)
         state, seen = next_state_in_place(
@@ -686,6 +693,8 @@ class Engine:
         self, plan: Plan, base: State, recorded: Recorded, failed_keys: set[str]
     ) -> State:
         """The state after a whole detection: the site's pages, and what the build recorded."""
+        from incrbuild._transitions import next_state
+
         commit = self._commit_of(plan, recorded, failed_keys)
         key_for = self._detector.key_for
         pages = {
