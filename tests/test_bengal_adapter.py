@@ -65,6 +65,16 @@ class FakePage:
 
 
 @attrs.define(eq=False)
+class LinkedPage:
+    """A page as the render phase sees it: ``links`` set by its render (None before)."""
+
+    source_path: Path
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+    virtual: bool = False
+    links: list[str] | None = None
+
+
+@attrs.define(eq=False)
 class FakeSection:
     """Like bengal.core.section.Section: ``pages`` holds its index; ``path`` None if virtual."""
 
@@ -998,6 +1008,44 @@ class TestNarrowedRender:
         assert recorded == [["a", "c"]]  # Bengal's bookkeeping: of the pages rendered only
         assert module.phase_render is phase_render  # type: ignore[attr-defined]
 
+    def test_links_recorded_restored_and_unrecorded_pages_rendered(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A render's links are kept; pages not rendered get theirs back; no record: render it.
+
+        Bengal's graph counts every page's links and extracts a page's from its HTML
+        when it has none, which finds more than its render gave (see ``_restore_links``).
+        """
+        module = types.ModuleType(handoff.RENDER_MODULE)
+        received: list[list[LinkedPage]] = []
+
+        def phase_render(*args: Any, **kwargs: Any) -> None:
+            pages = args[handoff._PAGES_ARGUMENT]
+            received.append(list(pages))
+            for page in pages:  # the render sets each page's links from its parse
+                page.links = [f"/from-render/{page.source_path.stem}/"]
+
+        module.phase_render = phase_render  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, handoff.RENDER_MODULE, module)
+        monkeypatch.setitem(
+            sys.modules, handoff.PROVENANCE_MODULE, types.ModuleType(handoff.PROVENANCE_MODULE)
+        )
+        sys.modules[handoff.PROVENANCE_MODULE].record_all_page_builds = None  # type: ignore[attr-defined]
+        edited, kept, unknown = (LinkedPage(Path(f"/c/{n}.md")) for n in ("edited", "kept", "new"))
+        tag = LinkedPage(Path("/c/.bengal/generated/tags/t/index.md"), {"_generated": True})
+        links = {"/c/edited.md": ["/old/"], "/c/kept.md": ["/kept-from-last-render/"]}
+        every = [edited, kept, unknown, tag]
+        with handoff.narrowed_render(lambda page: page is edited, [], links):
+            module.phase_render(*([None] * 7), every)
+        assert received == [[edited, unknown]]  # the page without a record is rendered too
+        assert kept.links == ["/kept-from-last-render/"]
+        assert tag.links is None  # generated and never recorded: left to Bengal
+        assert links == {
+            "/c/edited.md": ["/from-render/edited/"],
+            "/c/kept.md": ["/kept-from-last-render/"],
+            "/c/new.md": ["/from-render/new/"],
+        }
+
 
 class TestNarrowedFormats:
     """Companion formats of pages not rendered are kept only under the last build's graph."""
@@ -1162,6 +1210,16 @@ class TestOutputManifest:
         old = handoff.OutputManifest.load(tmp_path / "old.json")
         assert old is not None
         assert not old.related_reads
+
+    def test_links_round_trip(self, tmp_path: Path) -> None:
+        """Recorded links round-trip; a manifest of an earlier version has none."""
+        manifest = handoff.OutputManifest({}, links={"/c/a.md": ["/b/", "#x"], "/c/b.md": []})
+        manifest.save(tmp_path / "m.json")
+        assert handoff.OutputManifest.load(tmp_path / "m.json") == manifest
+        write(tmp_path / "old.json", '{"outputs": {"a/index.html": "a.md"}}')
+        old = handoff.OutputManifest.load(tmp_path / "old.json")
+        assert old is not None
+        assert old.links == {}
 
 
 class TestPublicApiOnly:

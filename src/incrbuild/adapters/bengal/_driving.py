@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, final
@@ -186,6 +187,12 @@ class AggregatePages:
                 if section.path is not None:
                     out.section(section.path, reason)
             out.output(TAG_INDEX, reason)
+
+
+def _current_links(site: Any, links: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """The recorded links of the pages *site* has now (gone pages' records dropped)."""
+    current = {str(page.source_path) for page in site.pages}
+    return {path: found for path, found in links.items() if path in current}
 
 
 def _all_sections(top: Any) -> list[Any]:
@@ -373,6 +380,8 @@ class BengalProject:
         self._discovered = None
         rendered: list[Any] = []
         reads: dict[Path, RenderReads] = {}
+        previous = OutputManifest.load(self.manifest_path)
+        links = dict(previous.links) if previous is not None else {}
         graph_path = self.state_dir / "bengal-graph-digest"
         graph_keys: list[str] = []
         # Coarse file systems stamp a write up to a second early: audit a little more.  A
@@ -382,7 +391,7 @@ class BengalProject:
         if not plan.plan.full and not settings.get("strict"):
             audit = audit_written_html(time.time_ns() - 2_000_000_000)
         with (
-            narrowed_render(RenderSelection.of(plan), rendered),
+            narrowed_render(RenderSelection.of(plan), rendered, links),
             recording_reads(reads),
             memoized_layout(self.state_dir / "bengal-graph-layout.json"),
             narrowed_formats(rendered, graph_path, graph_keys, narrow=not plan.all_formats),
@@ -394,7 +403,6 @@ class BengalProject:
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
         forget_formats(rendered)
-        previous = OutputManifest.load(self.manifest_path)
         manifest = OutputManifest.of_site(site)
         removed: list[str] = []
         if previous is not None:
@@ -421,6 +429,7 @@ class BengalProject:
                 aggregates=frozenset(aggregates),
                 generated_aggregates=generated_aggregate,
                 related_reads=related,
+                links=_current_links(site, links),
             )
             manifest.save(self.manifest_path)
             if len(set(graph_keys)) == 1:

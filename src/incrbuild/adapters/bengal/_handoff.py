@@ -151,11 +151,17 @@ def _shows_any(metadata: Mapping[str, Any], cards: frozenset[Path]) -> bool:
 
 @contextlib.contextmanager
 def narrowed_render(
-    select: Callable[[Any], bool], rendered: list[Any] | None = None
+    select: Callable[[Any], bool],
+    rendered: list[Any] | None = None,
+    links: dict[str, list[str]] | None = None,
 ) -> Iterator[None]:
     """Within the block, Bengal's render phase renders only the pages *select* accepts.
 
-    The pages it renders are appended to *rendered*.  Not thread-safe: it
+    The pages it renders are appended to *rendered*.  With *links* (source
+    path -> the links the page's last render gave it), the links of each page
+    rendered are recorded there, each page not rendered gets its recorded
+    links back before post-processing reads them, and a source page without
+    a record is rendered too (see :func:`_restore_links`).  Not thread-safe: it
     replaces a module attribute of Bengal's for the duration of the block.
     """
     import importlib
@@ -167,18 +173,23 @@ def narrowed_render(
     done: set[int] = set()
 
     def phase_render(*args: Any, **kwargs: Any) -> Any:
+        def wanted(page: Any) -> bool:
+            return select(page) or (links is not None and _unrecorded(page, links))
+
         if "pages_to_build" in kwargs:
             every = list(kwargs["pages_to_build"])
-            kwargs["pages_to_build"] = chosen = [p for p in every if select(p)]
+            kwargs["pages_to_build"] = chosen = [p for p in every if wanted(p)]
         else:
             listed = list(args)
             every = list(listed[_PAGES_ARGUMENT])
-            listed[_PAGES_ARGUMENT] = chosen = [p for p in every if select(p)]
+            listed[_PAGES_ARGUMENT] = chosen = [p for p in every if wanted(p)]
             args = tuple(listed)
         if rendered is not None:
             rendered.extend(chosen)
         done.update(id(page) for page in chosen)
         context = original(*args, **kwargs)
+        if links is not None:
+            _restore_links(every, chosen, links)
         _accumulate_unrendered(args[0], context, every, chosen)
         return context
 
@@ -193,6 +204,37 @@ def narrowed_render(
     finally:
         setattr(module, RENDER_FUNCTION, original)
         setattr(provenance, PROVENANCE_FUNCTION, original_record)
+
+
+def _unrecorded(page: Any, links: Mapping[str, list[str]]) -> bool:
+    """Whether *page* is a source page whose links no render recorded."""
+    if page.metadata.get("_generated") or getattr(page, "virtual", False):
+        return False
+    return str(page.source_path) not in links
+
+
+def _restore_links(every: list[Any], chosen: list[Any], links: dict[str, list[str]]) -> None:
+    """Record the links of the pages just rendered; give the others their recorded links.
+
+    Bengal's knowledge graph (its page counts in every ``index.json``, the
+    graph page) counts the links of every page.  A render sets a page's links
+    from its parse: Markdown and HTML links in the source, resolved ``[[...]]``
+    references, directives' links.  A page not rendered has none, and the
+    graph then extracts them from the page's cached HTML, which finds more
+    (every anchor a directive or a template wrote): on Bengal's own
+    documentation site, 24 pages gained 1 to 27 links and 179 pages' counts went
+    stale.  A page's links are a function of what its render reads, so the
+    plan re-renders it when they may change, and its last render's hold until then.
+    """
+    done = {id(page) for page in chosen}
+    for page in chosen:
+        links[str(page.source_path)] = [str(link) for link in getattr(page, "links", None) or ()]
+    for page in every:
+        if id(page) in done:
+            continue
+        recorded = links.get(str(page.source_path))
+        if recorded is not None:
+            page.links = list(recorded)
 
 
 def reset_process_caches() -> None:
@@ -266,6 +308,7 @@ class _Manifest(msgspec.Struct, frozen=True):
     aggregates: list[str] = []
     generated_aggregates: bool = False
     related_reads: bool = False
+    links: dict[str, list[str]] = {}
 
 
 @final
@@ -290,6 +333,8 @@ class OutputManifest:
     related_reads: bool = False
     """Whether every source page's last render recorded the related posts it showed
     (true from a full build on; manifests of earlier versions have not)."""
+    links: Mapping[str, list[str]] = attrs.field(factory=dict)
+    """Source path -> the links the page's last render gave it (see ``narrowed_render``)."""
 
     @classmethod
     def of_site(cls, site: Any) -> OutputManifest:
@@ -320,6 +365,7 @@ class OutputManifest:
             frozenset(data.aggregates),
             data.generated_aggregates,
             data.related_reads,
+            data.links,
         )
 
     def save(self, path: Path) -> None:
@@ -332,6 +378,7 @@ class OutputManifest:
             sorted(self.aggregates),
             self.generated_aggregates,
             self.related_reads,
+            {path: list(found) for path, found in self.links.items()},
         )
         scratch.write_bytes(msgspec.json.encode(data))
         os.replace(scratch, path)
