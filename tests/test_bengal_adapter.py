@@ -595,8 +595,13 @@ class TestBengalRules:
         planned = names(harness.plan().pages, harness.content)
         assert {"docs/guide/g1.md", "docs/guide/deep/x.md"} <= planned
 
-    def test_breadcrumbs_outside_the_docs_layout(self, harness: Harness) -> None:
-        """Breadcrumbs show section titles whatever the layout: every page below is planned."""
+    def test_breadcrumbs_outside_the_docs_layout(self, tmp_path: Path) -> None:
+        """Breadcrumbs show section titles whatever the layout: every page below is planned.
+
+        With a configured main menu, a subsection's title is in no menu: the breadcrumbs only.
+        """
+        rules = BengalRules(configured_menu=lambda: True)
+        harness = Harness(make_project(tmp_path), rules=rules)
         harness.edit("other/nested/_index.md", "title: Nested", "title: Deeper")
         planned = names(harness.plan().pages, harness.content)
         assert {"other/nested/n2.md", "other/nested/n3.md"} <= planned
@@ -610,19 +615,10 @@ class TestBengalRules:
         assert plan.pages == regular
         assert any(r.detail == "site menu" for r in plan.plan.reasons[harness.content / "about.md"])
 
-    def test_dropdown_subsection_titles_are_the_site_menu(self, harness: Harness) -> None:
-        """``menu: {dropdown: true}`` lists subsections in the menu: their titles, new ones and
-        emptied ones reach every page; without the dropdown, only the section's pages."""
-        harness.edit("other/nested/_index.md", "title: Nested", "title: Deeper")
-        assert "docs/d2.md" not in names(harness.plan().pages, harness.content)
-        harness.engine.commit(harness.engine.plan())
-        harness.edit("other/nested/_index.md", "title: Deeper", "title: Nested")
-        write(
-            harness.content / "other" / "_index.md",
-            "---\ntitle: Other\nmenu:\n  dropdown: true\n---\n",
-        )
-        harness.engine.commit(harness.plan().plan)
-        time.sleep(0.01)
+    def test_section_index_titles_at_any_depth_are_the_site_menu(self, harness: Harness) -> None:
+        """Bengal's automatic menu holds every section under its parent (the default theme
+        shows subsections as a submenu): a subsection index's title, a new subsection and an
+        emptied one reach every page; a regular page's title in a subsection does not."""
         harness.edit("other/nested/_index.md", "title: Nested", "title: Deeper")
         plan = harness.plan()
         assert "docs/d2.md" in names(plan.pages, harness.content)
@@ -638,6 +634,10 @@ class TestBengalRules:
         harness.engine.commit(harness.engine.plan())
         time.sleep(0.01)
         harness.edit("other/nested/n2.md", "title: N2", "title: N2 again")
+        assert "docs/d2.md" not in names(harness.plan().pages, harness.content)
+        harness.engine.commit(harness.engine.plan())
+        time.sleep(0.01)
+        write(harness.content / "other" / "nested" / "n3.md", page("N3"))  # a known section
         assert "docs/d2.md" not in names(harness.plan().pages, harness.content)
 
     def test_new_top_level_section_is_the_site_menu(self, harness: Harness) -> None:

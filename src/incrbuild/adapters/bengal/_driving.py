@@ -297,6 +297,8 @@ class BengalProject:
         rules = rules if rules is not None else BengalRules()
         if rules.shown_related is None:
             rules = attrs.evolve(rules, shown_related=self._related_reads)
+        if rules.configured_menu is None:
+            rules = attrs.evolve(rules, configured_menu=self._configured_menu)
         self.rules = rules
         self.state_dir = Path(state_dir) if state_dir is not None else self.root / ".incrbuild"
         self.manifest_path = self.state_dir / "bengal-outputs.json"
@@ -315,6 +317,11 @@ class BengalProject:
                 AggregatePages(self.manifest_path),
             ],
         )
+
+    def _configured_menu(self) -> bool:
+        """Whether the configuration of the site last discovered defines ``menu.main``."""
+        menu = self.site.bengal.config.get("menu")
+        return isinstance(menu, Mapping) and bool(menu.get("main"))
 
     def _related_reads(self) -> bool:
         """Whether every page's last render recorded the related posts it showed."""

@@ -214,7 +214,7 @@ class BengalRules:
     dependencies.  Bengal's default theme also shows, on *other* pages, a
     page's card (title, date, excerpt: on its tag pages, its section's list,
     related posts of pages sharing a tag, the home page), its title in
-    navigation (the automatic site menu of top-level sections and root-level
+    navigation (the automatic site menu of sections, at every depth, and root-level
     pages, the docs sidebar of its whole top-level section for
     *tree_nav_types*, breadcrumbs below a section index, prev/next in site and
     section order) and tag counts (every tag page's tag navigation).
@@ -236,6 +236,12 @@ class BengalRules:
     its output manifest).  Then a change that leaves the ranking as it was (the body,
     :data:`_UNRANKED_KEYS`) reaches the pages that showed the page through their recorded
     reads, and the ranking is redone only for the other changes."""
+
+    configured_menu: Callable[[], bool] | None = None
+    """Tells whether the site's configuration defines its main menu (``menu.main``);
+    :class:`~incrbuild.adapters.bengal.BengalProject` answers from the site it discovered.
+    Bengal's automatic menu, which lists every section under its parent, is used only
+    without one; unknown (``None``) counts as the automatic menu."""
 
     def apply(self, context: RuleContext, out: PlanBuilder) -> None:
         """Add what Bengal's theme shows of the changed pages on other pages to *out*."""
@@ -347,8 +353,9 @@ class BengalRules:
         path = change.path
         top = _top_level(section)
         shown = bool(change.changed_keys & NAVIGATION_KEYS)
-        if shown and out.everything is None and _in_menu(change, section, top, context):
-            # Bengal's automatic menu lists top-level sections and root-level pages on every page.
+        automatic = self.configured_menu is None or not self.configured_menu()
+        if shown and out.everything is None and _in_menu(change, section, top, context, automatic):
+            # Bengal's automatic menu lists sections and root-level pages on every page.
             out.everything = Reason(ReasonKind.NAVIGATION, path, "site menu")
             return
         if shown and top is not None and self._tree_nav(top, change):
@@ -560,37 +567,39 @@ class _RelatedPosts:
 
 
 def _in_menu(
-    change: _Change, section: SectionLike | None, top: SectionLike | None, context: _Context
+    change: _Change,
+    section: SectionLike | None,
+    top: SectionLike | None,
+    context: _Context,
+    automatic: bool = True,
 ) -> bool:
-    """Tell whether *change* shows in Bengal's automatic site menu."""
+    """Tell whether *change* shows in Bengal's automatic site menu.
+
+    Without ``menu.main`` in the configuration, Bengal's menu holds root-level
+    pages and every section, at every depth, under its parent: each entry is
+    the section's index page's (nav) title, weight, icon and visibility, or the
+    directory's name.  The default theme shows two levels on every page (a
+    top-level section and its subsections, as a submenu); a theme may show more.
+    With a configured menu (*automatic* false), only top-level sections and
+    root-level pages are kept as entries (as before this rule learned the submenu).
+    """
     if any(meta is not None and "menu" in meta for meta in (change.old, change.new)):
         return True
     path = change.path
     if path.parent == context.root:
         return True  # a root-level page (the menu lists them) or the home page
-    if top is None or top.path is None:
+    if top is None or top.path is None or section is None or section.path is None:
         return True  # its top-level section is gone: the menu lost an entry
-    if section is top and path.name in _INDEX_NAMES and path.parent == top.path:
-        return True  # a top-level section's own index: its title is the menu entry
-    if _has_dropdown(top) and section is not None:
-        # ``menu: {dropdown: true}`` on a top-level index lists its subsections as menu
-        # children (title, weight, icon of each one's index page): Bengal's own docs do.
-        if section.parent is top:
-            if path.name in _INDEX_NAMES and path.parent == section.path:
-                return True  # a listed subsection's index: its entry
-            if change.old is None and section.path and not context.existed_before(section.path):
-                return True  # the first page of a new subsection: a new entry
-        elif section is top and change.new is None and path.parent.parent == top.path:
-            return True  # its subsection is gone with it: an entry less
-    # The first page of a new top-level section adds a menu entry.
-    return change.old is None and not context.existed_before(top.path)
-
-
-def _has_dropdown(top: SectionLike) -> bool:
-    """Whether *top*'s index page asks Bengal's menu to list its subsections."""
-    index = top.index_page
-    menu = index.metadata.get("menu") if index is not None else None
-    return isinstance(menu, Mapping) and bool(menu.get("dropdown"))
+    if not automatic:
+        if section is top and path.name in _INDEX_NAMES and path.parent == top.path:
+            return True
+        return change.old is None and not context.existed_before(top.path)
+    if path.name in _INDEX_NAMES and path.parent == section.path:
+        return True  # a section's own index: its entry
+    if change.old is None and not context.existed_before(section.path):
+        return True  # the first page of a new section: a new entry
+    # A removed page whose directory is no longer a section: an entry less.
+    return change.new is None and path.parent != section.path
 
 
 def _listing(
