@@ -1176,6 +1176,42 @@ class TestAssetAudit:
         assert module.find_missing_local_asset_references is find  # type: ignore[attr-defined]
 
 
+class TestContentReads:
+    """Which ``{{ ... }}`` expressions in a page's Markdown show other pages."""
+
+    @pytest.mark.parametrize(
+        "expression",
+        [
+            "site.pages",
+            "site.regular_pages",
+            "site.sections",
+            "site.taxonomies.tags",
+            "page.next.title",
+            "page.parent.title",
+            "page.related_posts",
+            "site",
+            "pages",
+            "",
+        ],
+    )
+    def test_other_pages(self, expression: str) -> None:
+        assert handoff.reads_other_pages(expression)
+
+    @pytest.mark.parametrize(
+        "expression",
+        [
+            "page.title",
+            "page.metadata.author",
+            "site.config.title",
+            "config.baseurl",
+            " site.baseurl ",
+            "site.params.repo",
+        ],
+    )
+    def test_own_fields_and_configuration(self, expression: str) -> None:
+        assert not handoff.reads_other_pages(expression)
+
+
 class TestOutputManifest:
     """Outputs of pages that are gone are found and deleted, with their other formats."""
 
@@ -1210,6 +1246,16 @@ class TestOutputManifest:
         old = handoff.OutputManifest.load(tmp_path / "old.json")
         assert old is not None
         assert not old.related_reads
+
+    def test_content_readers_round_trip(self, tmp_path: Path) -> None:
+        """Recorded readers round-trip; an earlier version's manifest has not recorded them."""
+        manifest = handoff.OutputManifest({}, content_readers=frozenset({"/c/a.md"}))
+        manifest.save(tmp_path / "m.json")
+        assert handoff.OutputManifest.load(tmp_path / "m.json") == manifest
+        write(tmp_path / "old.json", '{"outputs": {}}')
+        old = handoff.OutputManifest.load(tmp_path / "old.json")
+        assert old is not None
+        assert old.content_readers is None
 
     def test_links_round_trip(self, tmp_path: Path) -> None:
         """Recorded links round-trip; a manifest of an earlier version has none."""

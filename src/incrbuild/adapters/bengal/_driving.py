@@ -22,6 +22,7 @@ from incrbuild.adapters.bengal._handoff import (
     RenderReads,
     RenderSelection,
     audit_written_html,
+    content_reads,
     file_stamp,
     forget_formats,
     inventory_for_health_checks,
@@ -389,6 +390,8 @@ class BengalProject:
         reads: dict[Path, RenderReads] = {}
         previous = OutputManifest.load(self.manifest_path)
         links = dict(previous.links) if previous is not None else {}
+        readers: set[str] = set()
+        known_readers = previous.content_readers if previous is not None else None
         graph_path = self.state_dir / "bengal-graph-digest"
         graph_keys: list[str] = []
         # Coarse file systems stamp a write up to a second early: audit a little more.  A
@@ -406,6 +409,7 @@ class BengalProject:
             audit,
             reused_discovery(site, active=reuse is not None) as reused,
             shared_graph_data(),
+            content_reads(readers, known_readers),
         ):
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
@@ -416,7 +420,7 @@ class BengalProject:
             removed = remove_outputs(public, manifest.gone_since(previous), manifest.outputs)
         errors = len(getattr(stats, "template_errors", None) or ())
         if commit and not errors:
-            used = self._record_reads(site, rendered, reads)
+            used = self._record_reads(site, rendered, reads, readers)
             generated_aggregate = _generated_aggregate(rendered, reads)
             aggregates: set[str] = set()
             if previous is not None:
@@ -437,6 +441,7 @@ class BengalProject:
                 generated_aggregates=generated_aggregate,
                 related_reads=related,
                 links=_current_links(site, links),
+                content_readers=frozenset(readers),
             )
             manifest.save(self.manifest_path)
             if len(set(graph_keys)) == 1:
@@ -490,14 +495,19 @@ class BengalProject:
         return site
 
     def _record_reads(
-        self, site: Any, rendered: list[Any], reads: dict[Path, RenderReads]
+        self,
+        site: Any,
+        rendered: list[Any],
+        reads: dict[Path, RenderReads],
+        readers: set[str],
     ) -> set[str]:
         """Record what each rendered source page read; return the generated pages' templates.
 
         A source page depends on the template files it rendered with, on the
         project override each of their names would resolve to (so a new
         override reaches it), on the pages its ``[[...]]`` links show, and on
-        the site-wide collections its templates iterated (:func:`site_reads`).
+        the site-wide collections its templates iterated (:func:`site_reads`), and on
+        every page if its Markdown shows other pages (*readers*, :func:`content_reads`).
         Generated pages are not the engine's: their templates are kept in the
         output manifest (:meth:`plan` replans them all when one changes).
         """
@@ -516,8 +526,11 @@ class BengalProject:
             files.update(link_targets(page, xref))
             source = Path(page.source_path)
             self.engine.record_dependencies(source, files)
+            collections = site_reads(found)
+            if str(source) in readers:
+                collections = {"pages": {"*"}}
             self.engine.record_reads(
-                source, pages=shown_reads(found, source), collections=site_reads(found)
+                source, pages=shown_reads(found, source), collections=collections
             )
         return generated
 

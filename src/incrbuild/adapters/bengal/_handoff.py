@@ -36,6 +36,7 @@ __all__ = [
     "RenderReads",
     "RenderSelection",
     "audit_written_html",
+    "content_reads",
     "file_stamp",
     "forget_formats",
     "graph_key",
@@ -309,6 +310,7 @@ class _Manifest(msgspec.Struct, frozen=True):
     generated_aggregates: bool = False
     related_reads: bool = False
     links: dict[str, list[str]] = {}
+    content_readers: list[str] | None = None
 
 
 @final
@@ -335,6 +337,9 @@ class OutputManifest:
     (true from a full build on; manifests of earlier versions have not)."""
     links: Mapping[str, list[str]] = attrs.field(factory=dict)
     """Source path -> the links the page's last render gave it (see ``narrowed_render``)."""
+    content_readers: frozenset[str] | None = None
+    """Source pages whose Markdown shows other pages (see :func:`content_reads`); ``None``
+    when no build recorded them yet (manifests of earlier versions)."""
 
     @classmethod
     def of_site(cls, site: Any) -> OutputManifest:
@@ -366,6 +371,7 @@ class OutputManifest:
             data.generated_aggregates,
             data.related_reads,
             data.links,
+            None if data.content_readers is None else frozenset(data.content_readers),
         )
 
     def save(self, path: Path) -> None:
@@ -379,6 +385,7 @@ class OutputManifest:
             self.generated_aggregates,
             self.related_reads,
             {path: list(found) for path, found in self.links.items()},
+            None if self.content_readers is None else sorted(self.content_readers),
         )
         scratch.write_bytes(msgspec.json.encode(data))
         os.replace(scratch, path)
@@ -655,6 +662,111 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
         render_integration.record_extra_dependency = original_dependency
         site_context.__getattr__ = original_getattr
         accumulator.accumulate_unified_page_data = original_accumulate
+
+
+#: Where Bengal evaluates ``{{ ... }}`` in a page's Markdown while parsing it (0.5.1).
+SUBSTITUTION_MODULE: Final = "bengal.rendering.plugins.variable_substitution"
+SUBSTITUTION_EVAL: Final = "_eval_expression"  # VariableSubstitutionPlugin's, per expression
+#: The parse caches a build serves unchanged pages from: the parsing phase's snapshot
+#: cache, and the render pipeline's parsed and rendered output caches.
+SNAPSHOT_MODULE: Final = "bengal.snapshots.persistence"
+CACHE_CHECKER_MODULE: Final = "bengal.rendering.pipeline.cache_checker"
+#: What ``site.<name>`` in a page's Markdown may read without reading other pages.
+_SITE_STATIC: Final = frozenset(
+    {"config", "baseurl", "title", "description", "params", "data", "author", "language"}
+)
+#: What ``page.<name>`` reads of other pages (its neighbours, section, children, related).
+_PAGE_RELATIONS: Final = frozenset(
+    {
+        *("parent", "section", "ancestors", "children", "subsections", "pages"),
+        *("next", "prev", "next_in_section", "prev_in_section", "related_posts", "site"),
+    }
+)
+
+
+def reads_other_pages(expression: str) -> bool:
+    """Whether a ``{{ ... }}`` expression in a page's Markdown may show other pages.
+
+    ``site.pages`` (Bengal's own documentation prints it), ``site.sections``,
+    a page's neighbours or section: yes.  The page's own fields and the
+    configuration: no.  Anything not understood: yes.
+    """
+    parts = [part.strip() for part in expression.strip().split(".")]
+    if not parts or not parts[0]:
+        return True
+    head = parts[0]
+    if head == "config":
+        return False
+    if head == "site":
+        return len(parts) < 2 or parts[1] not in _SITE_STATIC
+    if head == "page":
+        return len(parts) >= 2 and parts[1] in _PAGE_RELATIONS
+    return True
+
+
+@contextlib.contextmanager
+def content_reads(readers: set[str], reparse: frozenset[str] | None) -> Iterator[None]:
+    """Within the block, learn which pages' Markdown shows other pages; parse those afresh.
+
+    Bengal substitutes ``{{ ... }}`` in Markdown when it parses a page, and
+    keeps the result in its parse caches: a page whose text prints
+    ``site.pages`` shows every page, yet its cached HTML holds the list of the
+    build that parsed it.  The source path of each page whose parse evaluated
+    an expression that may show other pages (:func:`reads_other_pages`) is
+    added to *readers*; the pages in *reparse* (every page if ``None``, when
+    the readers are not known yet) are kept out of Bengal's parse caches, so
+    they are parsed, and their reads seen, in every build, as in a full build
+    into an empty directory.
+    """
+    import importlib
+    import threading
+
+    plugin = importlib.import_module(SUBSTITUTION_MODULE).VariableSubstitutionPlugin
+    original_eval = getattr(plugin, SUBSTITUTION_EVAL)
+    snapshots: ModuleType = importlib.import_module(SNAPSHOT_MODULE)
+    original_apply = snapshots.apply_cached_parsing
+    checker = importlib.import_module(CACHE_CHECKER_MODULE).CacheChecker
+    original_parsed = checker.try_parsed_cache
+    original_rendered = checker.try_rendered_cache
+    lock = threading.Lock()
+
+    def fresh(page: Any) -> bool:
+        return reparse is None or str(getattr(page, "source_path", "")) in reparse
+
+    def eval_expression(self: Any, expression: str) -> Any:
+        if isinstance(expression, str) and reads_other_pages(expression):
+            page = self.context.get("page") if isinstance(self.context, Mapping) else None
+            source = getattr(page, "source_path", None)
+            if source is not None:
+                with lock:
+                    readers.add(str(source))
+        return original_eval(self, expression)
+
+    def apply_cached_parsing(pages: Any, cache: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(cache, Mapping):
+            if reparse is None:
+                cache = {}
+            else:
+                cache = {key: value for key, value in cache.items() if key not in reparse}
+        return original_apply(pages, cache, *args, **kwargs)
+
+    def try_parsed_cache(self: Any, page: Any, *args: Any, **kwargs: Any) -> bool:
+        return False if fresh(page) else bool(original_parsed(self, page, *args, **kwargs))
+
+    def try_rendered_cache(self: Any, page: Any, *args: Any, **kwargs: Any) -> bool:
+        return False if fresh(page) else bool(original_rendered(self, page, *args, **kwargs))
+
+    setattr(plugin, SUBSTITUTION_EVAL, eval_expression)
+    snapshots.apply_cached_parsing = apply_cached_parsing  # type: ignore[attr-defined]
+    checker.try_parsed_cache = try_parsed_cache
+    checker.try_rendered_cache = try_rendered_cache
+    try:
+        yield
+    finally:
+        setattr(plugin, SUBSTITUTION_EVAL, original_eval)
+        snapshots.apply_cached_parsing = original_apply  # type: ignore[attr-defined]
+        checker.try_parsed_cache = original_parsed
+        checker.try_rendered_cache = original_rendered
 
 
 #: ``[[target]]`` or ``[[target|text]]``: Bengal's cross-reference, shown with the target's title.
