@@ -640,6 +640,14 @@ class TestBengalRules:
         write(harness.content / "other" / "nested" / "n3.md", page("N3"))  # a known section
         assert "docs/d2.md" not in names(harness.plan().pages, harness.content)
 
+    def test_section_index_is_a_tile_on_its_parents_index(self, harness: Harness) -> None:
+        """A section's index shows as a tile (title, description) on its parent's index:
+        a description edit of ``other/nested`` plans ``other``'s listing, not the site."""
+        harness.edit("other/nested/_index.md", "title: Nested\n", "title: Nested\ndescription: d\n")
+        plan = harness.plan()
+        assert harness.content / "other" in plan.plan.sections
+        assert "docs/d2.md" not in names(plan.pages, harness.content)
+
     def test_new_top_level_section_is_the_site_menu(self, harness: Harness) -> None:
         """The first page of a new top-level section adds a menu entry: everything is planned."""
         write(harness.content / "news" / "n1.md", page("N1"))

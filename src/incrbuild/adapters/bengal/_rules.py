@@ -314,6 +314,10 @@ class BengalRules:
         section = context.section_of(path, change.page)
         listing = Reason(ReasonKind.SECTION, path, "card in the section listing")
         _listing(section, context, out, listing)
+        if section is not None and section.path == path.parent and path.name in _INDEX_NAMES:
+            # A section index is its section's tile on the parent's index (title, description).
+            tile = Reason(ReasonKind.SECTION, path, "section tile on the parent's index")
+            _listing(section.parent, context, out, tile)
         home = Reason(ReasonKind.SECTION, path, "recent pages on the home page")
         out.page(_home_page(context), home)
         if change.changed_keys & _NEIGHBOUR_KEYS:
