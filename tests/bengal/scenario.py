@@ -57,6 +57,7 @@ def run(
     first_plan = project.plan()
     first = project.build(first_plan)
     assert first.errors == 0, "the first build had template errors"
+    assert first.unrendered == (), f"Bengal skipped pages: {first.unrendered[:10]}"
     truth = scratch / "truth-0"
     reference: dict[str, Any] = oracle.fresh_full_build(root, truth)
     assert reference["errors"] == 0
@@ -90,6 +91,7 @@ def run(
             after = pending.result()
             full_s = time.perf_counter() - started
         assert result.errors == 0, name
+        assert result.unrendered == (), f"{name}: Bengal skipped {result.unrendered[:10]}"
         assert after["errors"] == 0, name
         verdict = oracle.check(
             root / "public",

@@ -113,6 +113,42 @@ class TestHandOff:
         assert not again.pages
         assert not again.site_wide
 
+    def test_a_render_bengal_cut_short_is_not_committed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Pages Bengal skipped at its render deadline are planned again, never committed.
+
+        Bengal 0.5.1 gives its render phase 300 s (``WorkScope("Render")``); pages
+        still waiting then are logged and skipped, with no template error. On a
+        loaded machine a 1,000-page build hit it: committing that build would
+        leave the skipped pages' outputs missing or stale for good.
+        """
+        from bengal.utils.concurrency import work_scope
+
+        root = sitegen.new_project(tmp_path)
+        sitegen.add_content(root, pages=8, sections=2, tags=4)
+        project = BengalProject(root, state_dir=tmp_path / "state")
+        assert project.build(project.plan()).errors == 0
+        page = next(p for p in sorted((root / "content").rglob("page-*.md")))
+        page.write_text(page.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+        scope_init = work_scope.WorkScope.__init__
+
+        def deadline_passed(self: Any, name: str, **kwargs: Any) -> None:
+            if name == "Render":
+                kwargs["timeout"] = 1e-9  # the deadline passes before the first page
+            scope_init(self, name, **kwargs)
+
+        monkeypatch.setattr(work_scope.WorkScope, "__init__", deadline_passed)
+        cut = project.build(project.plan())
+        monkeypatch.undo()
+        assert cut.errors == 0  # Bengal reports no template error...
+        assert cut.unrendered  # ...but the hand-off sees pages it did not render
+        assert page in project.plan().pages
+        assert project.build(project.plan()).unrendered == ()
+        truth = tmp_path / "truth"
+        assert oracle.fresh_full_build(root, truth)["errors"] == 0
+        assert sorted(oracle.differing(root / "public", truth / "project" / "public")) == []
+
 
 class TestDiscoveryReuse:
     """The build keeps the plan's Bengal discovery only while it is what is on disk."""

@@ -256,7 +256,10 @@ class BengalBuild:
     rendered (paths relative to the output directory; site-wide outputs such
     as the sitemap are regenerated on every build and not listed);
     ``removed`` the outputs deleted because their page is gone; ``errors``
-    Bengal's template errors (the plan is committed only without any);
+    Bengal's template errors; ``unrendered`` the outputs of planned pages
+    Bengal did not render (its render phase has a deadline, 300 s in 0.5.1, and
+    skips what is left then without an error); the plan is committed only
+    without either;
     ``build_ns`` the wall time of the whole build; ``discovery_reused`` whether
     Bengal kept the content its plan discovered instead of discovering it again.
     """
@@ -267,6 +270,7 @@ class BengalBuild:
     errors: int
     build_ns: int
     discovery_reused: bool = False
+    unrendered: tuple[str, ...] = ()
 
 
 @final
@@ -392,6 +396,7 @@ class BengalProject:
         links = dict(previous.links) if previous is not None else {}
         readers: set[str] = set()
         known_readers = previous.content_readers if previous is not None else None
+        finished: set[int] = set()
         graph_path = self.state_dir / "bengal-graph-digest"
         graph_keys: list[str] = []
         # Coarse file systems stamp a write up to a second early: audit a little more.  A
@@ -402,7 +407,7 @@ class BengalProject:
             audit = audit_written_html(time.time_ns() - 2_000_000_000)
         with (
             narrowed_render(RenderSelection.of(plan), rendered, links),
-            recording_reads(reads),
+            recording_reads(reads, finished),
             memoized_layout(self.state_dir / "bengal-graph-layout.json"),
             narrowed_formats(rendered, graph_path, graph_keys, narrow=not plan.all_formats),
             inventory_for_health_checks(_health_checks(site)),
@@ -419,7 +424,9 @@ class BengalProject:
         if previous is not None:
             removed = remove_outputs(public, manifest.gone_since(previous), manifest.outputs)
         errors = len(getattr(stats, "template_errors", None) or ())
-        if commit and not errors:
+        skipped = [page for page in rendered if id(page) not in finished]
+        rendered = [page for page in rendered if id(page) in finished]
+        if commit and not errors and not skipped:
             used = self._record_reads(site, rendered, reads, readers)
             generated_aggregate = _generated_aggregate(rendered, reads)
             aggregates: set[str] = set()
@@ -460,6 +467,7 @@ class BengalProject:
             errors=errors,
             build_ns=time.perf_counter_ns() - started,
             discovery_reused=bool(reused),
+            unrendered=tuple(sorted(_output_name(page, public) for page in skipped)),
         )
 
     def _snapshot(self) -> ProjectSnapshot:
@@ -537,3 +545,11 @@ class BengalProject:
     def explain(self, plan: BengalPlan, stats: Any) -> Comparison:
         """Compare *plan* with Bengal's own decision in *stats* of the build that followed it."""
         return compare(plan, stats)
+
+
+def _output_name(page: Any, public: Path) -> str:
+    """The output of *page* relative to *public* (its source if it has no output)."""
+    output = getattr(page, "output_path", None)
+    if output is None:
+        return str(page.source_path)
+    return Path(output).relative_to(public).as_posix()

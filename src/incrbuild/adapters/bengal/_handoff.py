@@ -573,8 +573,13 @@ _ACCUMULATING: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 
 @contextlib.contextmanager
-def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
+def recording_reads(
+    reads: dict[Path, RenderReads], finished: set[int] | None = None
+) -> Iterator[None]:
     """Within the block, record in *reads* the templates each rendered page used.
+
+    The ``id`` of every page whose render returned goes into *finished*: Bengal
+    skips the pages still waiting when its render deadline passes, with no error.
 
     Bengal's template engine reports every template it renders, and those it
     references, through ``bengal.effects.render_integration``'s
@@ -610,6 +615,9 @@ def recording_reads(reads: dict[Path, RenderReads]) -> Iterator[None]:
             page.related_posts = shown
         try:
             original(self, page)
+            if finished is not None:
+                with lock:
+                    finished.add(id(page))
         finally:
             if shown is not None:
                 page.related_posts = related
