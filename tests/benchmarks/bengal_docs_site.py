@@ -124,7 +124,7 @@ def apply_edit(name: str, content: Path) -> None:
     elif name == "data file":
         p = root / "data" / "glossary.yaml"
         p.write_text(p.read_text() + "\n")  # a byte added
-        sub(p, r"^(\s*)(term|name): (.*)$", r"\1\2: \3 (rev)")
+        sub(p, r"^(\s*-?\s*)(term|name): (.*)$", r"\1\2: \3 (rev)")
     elif name == "template override":
         p = root / "templates" / "partials" / "navigation-components.html"
         p.write_text(p.read_text() + "\n<!-- override revised -->\n")
