@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from incrbuild import StateLockedError, StateWarning, StateWriteError
-from incrbuild._state import SCHEMA_VERSION, FileRecord, State, decode_state, encode_state
+from incrbuild._state import (
+    SCHEMA_VERSION,
+    FileRecord,
+    FileTable,
+    State,
+    decode_state,
+    encode_state,
+)
 from incrbuild.adapters.files import open_engine
 from incrbuild.lowlevel import StateStore, state_of
 
@@ -499,9 +506,9 @@ class TestRacyRefresh:
     def journal_room(self, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
         """Run each test with a refresh small enough to append, and with one due for compaction.
 
-        A first build refreshes every record at once: its journal entry outgrows the
-        snapshot's quarter, so the refresh must be written as a snapshot (a 10K-page
-        first build was re-digested by every later process while this was missing).
+        A large refresh (a touch of many files) outgrows the snapshot's quarter, so it
+        must be written as a snapshot (a 10K-page first build, whose refresh once held
+        every record, was re-digested by every later process while this was missing).
         """
         if request.param == "compaction":
             monkeypatch.setattr("incrbuild._state._MIN_JOURNAL_BYTES", 0)
@@ -525,6 +532,23 @@ class TestRacyRefresh:
         engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         first = engine.plan()
         assert first.stats.detector.racy_checks == racy
+        assert engine.plan().stats.detector.digests == 0
+        fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        assert fresh.plan().stats.detector.digests == 0  # persisted
+
+    def test_refresh_keeps_equal_records_on_the_loaded_rows(self, tmp_path: Path) -> None:
+        """A racy record whose bytes are unchanged is settled by the new snapshot time alone.
+
+        Overlaying an equal record object on each row (as a first build's refresh
+        did for every page) sent every later in-process scan down the per-record
+        path: a 10,000-page second no-op plan took 1.5-1.85x an aged one.
+        """
+        self.write_and_commit(tmp_path)
+        engine = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
+        assert engine.plan().stats.detector.racy_checks >= 1
+        files = state_of(engine).files
+        assert isinstance(files, FileTable)
+        assert files.keys_differing(files) == set()  # every record is still a loaded row
         assert engine.plan().stats.detector.digests == 0
         fresh = open_engine(tmp_path / "c", state_dir=tmp_path / "st", racy_window_ns=self.WINDOW)
         assert fresh.plan().stats.detector.digests == 0  # persisted

@@ -276,7 +276,8 @@ class Engine:
         write gives a ctime at or after it, which the next scan sees as changed or
         racy.  Done in memory, then persisted under the lock if it is free and no
         other commit intervened (a journal entry, or a new snapshot when the journal
-        is due for compaction, as after a first build where every record was racy);
+        is due for compaction); a re-checked record equal to the stored one is left as
+        it is, since the raised snapshot time alone settles it;
         the commit id stays, since what was built did not change.
         """
         if self._detector.mode is not DetectionMode.STAT:
@@ -301,8 +302,12 @@ class Engine:
                 if record is known:
                     continue
                 record = carry_front_matter(record, known)
-                refreshed[key] = record
                 settled = settled or (record.mtime_ns < floor and record.ctime_ns < floor)
+                if record != known:
+                    # An equal record stays as it is stored (a row of the loaded
+                    # columns): the new snapshot time alone makes the next scan trust
+                    # it, on the columns' fast path, and a journal entry records it.
+                    refreshed[key] = record
         # Directories are re-stamped only where the listing is the same: a listing that
         # changed (an untracked entry came or went) is the next commit's to record.
         dirs = {
