@@ -6,26 +6,44 @@ made but some files could not be read or parsed (they are listed, and planned);
 2 usage, state or environment errors; 3 an internal error (a bug: one line,
 the traceback only with ``INCRBUILD_TRACEBACK=1``); 130 interrupted (Ctrl-C);
 141 the reader of stdout went away (``incrbuild plan | head``).
+
+This module is what every ``incrbuild`` process imports first, so it imports
+next to nothing: the common ``incrbuild plan DIR`` that finds nothing changed is
+answered here with :mod:`incrbuild._noop` (no attrs, msgspec, argparse or
+typing); everything else goes to :mod:`incrbuild._commands` and the engine.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
-import signal
 import sys
-import threading
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any, Final, TextIO, final
 
-from incrbuild._detect import DetectionMode
-from incrbuild._errors import IncrbuildError, StateWarning
-from incrbuild._plan import Plan
+TYPE_CHECKING = False  # not typing's: importing typing costs a fresh process milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+    from typing import Any, Final, TextIO
 
-__all__ = ["JSON_SCHEMA_VERSION", "display_path", "main", "plan_as_json"]
+    from incrbuild._noop import Unchanged
+    from incrbuild._plan import Plan
+
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_FILE_PROBLEMS",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "JSON_SCHEMA_VERSION",
+    "Console",
+    "display_path",
+    "main",
+    "plan_as_json",
+    "plural",
+    "print_plan",
+    "report_problems",
+    "silence_stdout",
+]
 
 #: The version of ``plan --json``'s layout; it changes only when a field changes meaning.
 JSON_SCHEMA_VERSION: Final = 1
@@ -36,10 +54,6 @@ EXIT_USAGE: Final = 2
 EXIT_INTERNAL: Final = 3
 EXIT_INTERRUPTED: Final = 130
 EXIT_BROKEN_PIPE: Final = 141
-
-
-class _UsageError(IncrbuildError):
-    """The command cannot run as asked (a missing extra, a bad option value)."""
 
 
 # -- paths as text ---------------------------------------------------------------------
@@ -68,8 +82,10 @@ def display_path(path: Path, root: Path | None = None) -> str:
     """
     text = path.as_posix()
     if root is not None:
-        with contextlib.suppress(ValueError):
+        try:  # noqa: SIM105 - contextlib is not imported on the no-op path
             text = path.relative_to(root).as_posix()
+        except ValueError:
+            pass
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -88,15 +104,14 @@ def _printable(text: str) -> str:
     return text
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 # -- the console -------------------------------------------------------------------------
 
 
-@final
-class _Console:
+class Console:
     """Where the command writes: data to stdout, everything else to stderr.
 
     A plain class, not attrs: it is mutable state of one run, and creating an attrs
@@ -139,25 +154,37 @@ class _Console:
         self._end_progress()
         print(f"incrbuild: {_printable(message)}", file=self.err, flush=True)
 
-    @contextlib.contextmanager
-    def progress(self, message: str) -> Iterator[None]:
-        """Show *message* on the terminal while the block runs (nothing if not a TTY)."""
-        if not self.interactive:
-            yield
-            return
-        self.err.write(f"\rincrbuild: {_printable(message)}\x1b[K")
-        self.err.flush()
-        self._progress_shown = True
-        try:
-            yield
-        finally:
-            self._end_progress()
+    def progress(self, message: str) -> _Progress:
+        """Show *message* on the terminal while the ``with`` block runs (nothing if not a TTY)."""
+        return _Progress(self, message)
+
+    def _start_progress(self, message: str) -> None:
+        if self.interactive:
+            self.err.write(f"\rincrbuild: {_printable(message)}\x1b[K")
+            self.err.flush()
+            self._progress_shown = True
 
     def _end_progress(self) -> None:
         if self._progress_shown:
             self.err.write("\r\x1b[K")
             self.err.flush()
             self._progress_shown = False
+
+
+class _Progress:
+    """The ``with`` block of :meth:`Console.progress` (not ``contextlib``: see the module)."""
+
+    __slots__ = ("_console", "_message")
+
+    def __init__(self, console: Console, message: str) -> None:
+        self._console = console
+        self._message = message
+
+    def __enter__(self) -> None:
+        self._console._start_progress(self._message)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._console._end_progress()
 
 
 # -- plans as JSON and as text ------------------------------------------------------------
@@ -233,14 +260,11 @@ def _reasons_of(
     return tuple(_printable(r.describe(root)) for r in found)
 
 
-def _print_plan(plan: Plan, root: Path, console: _Console, *, explain: bool) -> None:
+def print_plan(plan: Plan, root: Path, console: Console, *, explain: bool) -> None:
     out = console.out
     changes = plan.changes
-    print(
-        f"changes: {len(changes.added)} added, {len(changes.modified)} modified, "
-        f"{len(changes.removed)} removed ({len(changes.touched)} touched, unchanged)",
-        file=out,
-    )
+    counts = (len(changes.added), len(changes.modified), len(changes.removed))
+    print(_changes_line(*counts, len(changes.touched)), file=out)
     for label, items in (
         ("added", changes.added),
         ("modified", changes.modified),
@@ -249,24 +273,56 @@ def _print_plan(plan: Plan, root: Path, console: _Console, *, explain: bool) -> 
         for path in sorted(items):
             print(f"  {label:8} {display_path(path, root)}", file=out)
     if changes.errors:
-        print(f"  {_plural(len(changes.errors), 'file')} with problems (see stderr)", file=out)
-    print(
-        f"rebuild: {len(plan.pages)} of {_plural(plan.stats.site_pages, 'page')}, "
-        f"{_plural(len(plan.terms), 'term page')}, {_plural(len(plan.outputs), 'output')}; "
-        f"delete: {_plural(len(plan.removed_pages), 'page')}, "
-        f"{_plural(len(plan.removed_terms), 'term page')}" + (" (full build)" if plan.full else ""),
-        file=out,
-    )
+        print(f"  {plural(len(changes.errors), 'file')} with problems (see stderr)", file=out)
+    sizes = (len(plan.pages), len(plan.terms), len(plan.outputs))
+    removals = (len(plan.removed_pages), len(plan.removed_terms))
+    print(_rebuild_line(*sizes, *removals, plan.stats.site_pages, full=plan.full), file=out)
     if explain:
         _print_explanation(plan, root, out)
     stats = plan.stats
-    print(
-        f"decided in {stats.total_ns / 1e6:.1f} ms "
-        f"({_plural(stats.detector.files_stat, 'stat')}, "
-        f"{_plural(stats.detector.dirs_listed, 'listing')}, "
-        f"{_plural(stats.detector.digests, 'digest')}, "
-        f"{_plural(stats.pages_read, 'page')} read)",
-        file=out,
+    detector = stats.detector
+    work = (detector.files_stat, detector.dirs_listed, detector.digests, stats.pages_read)
+    print(_decided_line(stats.total_ns, *work), file=out)
+
+
+def _print_unchanged(found: Unchanged, out: TextIO) -> None:
+    """What :func:`print_plan` prints of a plan that found nothing changed (with or without
+    ``--explain``: such a plan has nothing to explain)."""
+    print(_changes_line(0, 0, 0, 0), file=out)
+    print(_rebuild_line(0, 0, 0, 0, 0, found.pages, full=False), file=out)
+    print(_decided_line(found.elapsed_ns, found.files_stat, 0, 0, 0), file=out)
+
+
+def _changes_line(added: int, modified: int, removed: int, touched: int) -> str:
+    return (
+        f"changes: {added} added, {modified} modified, "
+        f"{removed} removed ({touched} touched, unchanged)"
+    )
+
+
+def _rebuild_line(
+    pages: int,
+    terms: int,
+    outputs: int,
+    removed_pages: int,
+    removed_terms: int,
+    site_pages: int,
+    *,
+    full: bool,
+) -> str:
+    return (
+        f"rebuild: {pages} of {plural(site_pages, 'page')}, "
+        f"{plural(terms, 'term page')}, {plural(outputs, 'output')}; "
+        f"delete: {plural(removed_pages, 'page')}, "
+        f"{plural(removed_terms, 'term page')}" + (" (full build)" if full else "")
+    )
+
+
+def _decided_line(total_ns: int, stats: int, listings: int, digests: int, pages_read: int) -> str:
+    return (
+        f"decided in {total_ns / 1e6:.1f} ms ({plural(stats, 'stat')}, "
+        f"{plural(listings, 'listing')}, {plural(digests, 'digest')}, "
+        f"{plural(pages_read, 'page')} read)"
     )
 
 
@@ -291,7 +347,7 @@ def _print_explanation(plan: Plan, root: Path, out: TextIO) -> None:
         because = "; ".join(reasons) if reasons else "no reason recorded"
         # Deletions stand out: capitals, and a dash before each item.
         header = "DELETE" if action == "delete" else "rebuild"
-        print(f"  {header} {_plural(len(items), noun)}, because {because}:", file=out)
+        print(f"  {header} {plural(len(items), noun)}, because {because}:", file=out)
         for item in items:
             print(f"    {'- ' if action == 'delete' else ''}{item}", file=out)
 
@@ -304,241 +360,13 @@ def _problem_line(path: Path, message: str, root: Path) -> str:
     return f"{shown}: {message}"
 
 
-def _report_problems(plan: Plan, root: Path, console: _Console) -> int:
+def report_problems(plan: Plan, root: Path, console: Console) -> int:
     for path, message in plan.changes.errors:
         console.problem(_problem_line(path, message, root))
     return EXIT_FILE_PROBLEMS if plan.changes.errors else EXIT_OK
 
 
-# -- commands -----------------------------------------------------------------------------
-
-
-def _engine_for(args: argparse.Namespace) -> Any:
-    from incrbuild.adapters.files import open_engine
-
-    return open_engine(
-        args.content_dir,
-        state_dir=args.state_dir,
-        mode=DetectionMode(args.mode),
-        navigation=args.navigation,
-        taxonomies=args.taxonomy,
-    )
-
-
-def _cmd_plan(args: argparse.Namespace, console: _Console) -> int:
-    engine = _engine_for(args)
-    with console.progress(f"planning {args.content_dir}"):
-        plan = engine.plan()
-    root = engine.content_dir
-    if args.json:
-        import json  # only here: the plain output does not pay its import
-
-        json.dump(plan_as_json(plan, root, reasons=True), console.out, indent=2)
-        print(file=console.out)
-    else:
-        _print_plan(plan, root, console, explain=args.explain)
-    return _report_problems(plan, root, console)
-
-
-def _cmd_commit(args: argparse.Namespace, console: _Console) -> int:
-    engine = _engine_for(args)
-    with console.progress(f"planning {args.content_dir}"):
-        plan = engine.plan()
-    with console.progress("recording"), _interrupts_deferred():
-        engine.commit(plan)
-    status = _report_problems(plan, engine.content_dir, console)
-    console.result(
-        f"committed: {_plural(plan.stats.site_pages, 'page')}, "
-        f"{_plural(len(plan.changes), 'change')} recorded in {engine.state_dir}"
-    )
-    return status
-
-
-def _require_watchfiles() -> None:
-    """Fail before anything is planned or committed if the ``watch`` extra is missing."""
-    try:
-        import watchfiles  # noqa: F401
-    except ImportError:
-        raise _UsageError(
-            "watch mode needs the 'watch' extra: pip install 'incrbuild[watch]'"
-        ) from None
-
-
-def _cmd_watch(args: argparse.Namespace, console: _Console) -> int:
-    _require_watchfiles()
-    from incrbuild._watch import WatchfilesSource, WatchSession
-
-    engine = _engine_for(args)
-    root = engine.content_dir
-    source = WatchfilesSource(
-        [root], debounce_ms=args.debounce_ms, ignore=[Path(engine.state_dir).resolve()]
-    )
-    session = WatchSession(engine, source, rescan_interval=args.rescan_interval)
-    console.status(f"watching {root} (Ctrl-C to stop)")
-    count = 0
-    try:
-        plans = session.plans()
-        while True:
-            event_plans = session.stats.event_plans
-            plan = next(plans, None)  # blocks until files settle: no progress line while idle
-            if plan is None:
-                break
-            count += 1
-            kind = "event" if session.stats.event_plans > event_plans else "full scan"
-            something = bool(plan.changes or plan.changes.touched or plan.changes.errors)
-            if something or plan.full or count == 1:
-                print(f"--- plan {count} ({kind})", file=console.out)
-                _print_plan(plan, root, console, explain=True)
-                console.out.flush()
-                _report_problems(plan, root, console)
-            if not args.no_commit and (something or plan.full or count == 1):
-                with _interrupts_deferred():
-                    engine.commit(plan)
-            if args.max_plans is not None and count >= args.max_plans:
-                break
-    except KeyboardInterrupt:
-        # Ctrl-C is how watch mode is meant to end: a normal stop, not a failure.
-        console.status(f"stopped after {_plural(count, 'plan')}")
-    finally:
-        session.close()
-    return EXIT_OK
-
-
-def _cmd_demo(args: argparse.Namespace, console: _Console) -> int:
-    from incrbuild._demo import run_demo
-
-    return run_demo(pages=args.pages, keep=args.keep, seed=args.seed)
-
-
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C until the block ends, so a commit is never cut in the middle."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
-
-
-# -- the parser ---------------------------------------------------------------------------
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("incrbuild")
-    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-        return "unknown"
-
-
-class _VersionAction(argparse.Action):
-    """``--version``, looked up when asked: ``importlib.metadata`` costs every run ~10 ms."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
-        super().__init__(
-            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
-        )
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        print(f"incrbuild {_version()}")
-        parser.exit()
-
-
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-q", "--quiet", action="store_true", help="print no progress or status lines"
-    )
-    return common
-
-
-def _content_options() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("content_dir", type=Path, help="the content directory to scan")
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=None,
-        help="where state is kept (default: CONTENT_DIR/.incrbuild, never scanned or watched)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=[m.value for m in DetectionMode],
-        default=DetectionMode.STAT.value,
-        help="detection mode; 'directory-mtime' is UNSOUND (misses in-place edits)",
-    )
-    parser.add_argument(
-        "--navigation", action="store_true", help="also rebuild prev/next neighbours"
-    )
-    parser.add_argument(
-        "--taxonomy",
-        action="append",
-        default=None,
-        metavar="KEY",
-        help="a front-matter key whose terms have pages (repeatable; default: the site "
-        "config's taxonomies, else 'tags')",
-    )
-    return parser
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``incrbuild`` command."""
-    parser = argparse.ArgumentParser(
-        prog="incrbuild",
-        description="Decide what a static site generator must rebuild after files changed.",
-        epilog=(
-            "exit status: 0 ok; 1 some files could not be read or parsed (listed on stderr, "
-            "and planned); 2 usage or state error; 3 internal error; 130 interrupted; "
-            "141 output closed early"
-        ),
-    )
-    parser.add_argument("--version", action=_VersionAction)
-    common = _common_options()
-    content = _content_options()
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", parents=[common], help="walk through incremental decisions on a sample site"
-    )
-    demo.add_argument("--pages", type=int, default=3000, help="pages in the sample site")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the sample site")
-    demo.add_argument("--keep", type=Path, default=None, help="write the site here and keep it")
-    demo.set_defaults(handler=_cmd_demo)
-    plan = commands.add_parser(
-        "plan", parents=[common, content], help="print what changed since the last commit"
-    )
-    plan.add_argument("--json", action="store_true", help="print JSON (schema: docs/cli.md)")
-    plan.add_argument("--explain", action="store_true", help="print why each page is rebuilt")
-    plan.set_defaults(handler=_cmd_plan)
-    watch = commands.add_parser(
-        "watch",
-        parents=[common, content],
-        help="print a plan (with reasons) each time files settle; needs [watch]",
-    )
-    watch.add_argument("--debounce-ms", type=int, default=50, help="settle time of a batch")
-    watch.add_argument(
-        "--rescan-interval", type=float, default=600.0, help="full verification at most this often"
-    )
-    watch.add_argument("--no-commit", action="store_true", help="do not record after each plan")
-    watch.add_argument("--max-plans", type=int, default=None, help=argparse.SUPPRESS)
-    watch.set_defaults(handler=_cmd_watch)
-    commit = commands.add_parser(
-        "commit", parents=[common, content], help="record the current state as built"
-    )
-    commit.set_defaults(handler=_cmd_commit)
-    return parser
-
-
-# -- main ---------------------------------------------------------------------------------
-
-
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """After the reader of stdout left, send what is still buffered nowhere."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -548,42 +376,127 @@ def _silence_stdout() -> None:
         pass
 
 
+# -- main ---------------------------------------------------------------------------------
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as stop:  # --help, --version, usage errors
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    stdout: TextIO | None = sys.stdout  # None when the caller closed it (``>&-``)
-    console = _Console(
-        quiet=getattr(args, "quiet", False),
-        out=stdout if stdout is not None else open(os.devnull, "w"),  # noqa: SIM115
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StateWarning)
-        try:
-            status = int(args.handler(args, console))
-            console.out.flush()
-            return status
-        except BrokenPipeError:
-            _silence_stdout()
-            return EXIT_BROKEN_PIPE
-        except IncrbuildError as error:
-            console.problem(f"error: {error}")
-            return EXIT_USAGE
-        except KeyboardInterrupt:
-            console.problem("interrupted")
-            return EXIT_INTERRUPTED
-        except Exception as error:
-            if os.environ.get("INCRBUILD_TRACEBACK"):
-                import traceback
+    words = sys.argv[1:] if argv is None else list(argv)
+    status = _unchanged_plan(words)
+    if status is not None:
+        return status
+    from incrbuild._commands import run
 
-                traceback.print_exc()
-            console.problem(
-                f"internal error: {type(error).__name__}: {error} "
-                "(a bug; set INCRBUILD_TRACEBACK=1 to see where)"
-            )
-            return EXIT_INTERNAL
-        finally:
-            for warning in caught:
-                console.problem(f"warning: {warning.message}")
+    return run(words)
+
+
+def _unchanged_plan(words: list[str]) -> int | None:
+    """Answer ``incrbuild plan DIR`` without the engine if nothing changed (``None``: not so).
+
+    Only the forms :class:`_PlanRequest` reads, and only when :mod:`incrbuild._noop`
+    proves the plan empty: its output, status and effects (none on disk) are then
+    those of the full machinery, which :func:`main` runs in every other case.
+    """
+    request = _PlanRequest.read(words)
+    if request is None or sys.stdout is None:
+        return None
+    console = Console(quiet=request.quiet)
+    try:
+        with console.progress(f"planning {request.shown}"):
+            found = _prove_unchanged(request)
+        if found is None:
+            return None
+        _print_unchanged(found, console.out)
+        console.out.flush()
+        return EXIT_OK
+    except BrokenPipeError:
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        console.problem("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _prove_unchanged(request: _PlanRequest) -> Unchanged | None:
+    from incrbuild._noop import unchanged_since_commit
+
+    config_names: tuple[str, ...] = ()
+    if request.reads_config:
+        from incrbuild.adapters._site_config import CONFIG_FILE_NAMES
+
+        config_names = CONFIG_FILE_NAMES
+    try:
+        return unchanged_since_commit(
+            request.content_dir, request.state_dir, config_names=config_names
+        )
+    except Exception:  # a bug here must cost only time: the full machinery decides
+        return None
+
+
+class _PlanRequest:
+    """An ``incrbuild plan`` in one of the forms the no-op path answers.
+
+    ``plan DIR`` with any of ``--state-dir DIR``, ``--explain``, ``--navigation``,
+    ``-q``/``--quiet``, ``--mode stat``, ``--taxonomy KEY`` (none of which changes
+    an empty plan), spelled out in full; anything else (``--json``, another mode,
+    abbreviations, ``--help``, values argparse would question) goes to argparse.
+    """
+
+    __slots__ = ("content_dir", "quiet", "reads_config", "shown", "state_dir")
+
+    def __init__(self, raw_content: str, raw_state: str | None, *, quiet: bool, taxonomy: bool):
+        from incrbuild._layout import DEFAULT_STATE_DIR_NAME
+
+        # As ``_paths.absolute`` makes the engine's paths (``.`` and ``..`` collapsed,
+        # links kept); the progress line shows what argparse's ``Path`` would.
+        self.content_dir = os.path.abspath(raw_content)
+        self.state_dir = (
+            os.path.abspath(raw_state)
+            if raw_state is not None
+            else os.path.join(self.content_dir, DEFAULT_STATE_DIR_NAME)
+        )
+        self.shown = posix_path_text(raw_content)
+        self.quiet = quiet
+        self.reads_config = not taxonomy  # the taxonomies come from the site's config file
+
+    @classmethod
+    def read(cls, words: list[str]) -> _PlanRequest | None:
+        if os.name != "posix" or not words or words[0] != "plan":
+            return None
+        content: str | None = None
+        state: str | None = None
+        quiet = taxonomy = False
+        rest = iter(words[1:])
+        for word in rest:
+            name, equals, value = word.partition("=")
+            if word in ("-q", "--quiet"):
+                quiet = True
+            elif word in ("--explain", "--navigation"):
+                pass
+            elif name in ("--state-dir", "--mode", "--taxonomy") and word.startswith("--"):
+                if not equals:
+                    value = next(rest, "")
+                if not value or value.startswith("-"):
+                    return None  # argparse's to judge
+                if name == "--state-dir":
+                    state = value
+                elif name == "--mode" and value != "stat":
+                    return None
+                elif name == "--taxonomy":
+                    taxonomy = True
+            elif word and not word.startswith("-") and content is None:
+                content = word
+            else:
+                return None
+        if content is None:
+            return None
+        return cls(content, state, quiet=quiet, taxonomy=taxonomy)
+
+
+def posix_path_text(raw: str) -> str:
+    """``str(pathlib.PurePosixPath(raw))``, without importing pathlib."""
+    parts = [part for part in raw.split("/") if part and part != "."]
+    root = ""
+    if raw.startswith("/"):
+        root = "//" if raw.startswith("//") and not raw.startswith("///") else "/"
+    return root + "/".join(parts) if root or parts else "."

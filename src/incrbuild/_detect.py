@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Final, final
 import attrs
 
 from incrbuild._errors import SourceError, StateWarning
+from incrbuild._layout import DEFAULT_RACY_WINDOW_NS
 from incrbuild._paths import absolute
 from incrbuild._state import DirRecord, FileRecord, FileTable, State, StatTuple
 
@@ -49,11 +50,6 @@ __all__ = [
     "default_ignore",
     "unchecked_record",
 ]
-
-#: Files whose mtime or ctime lie within this long before the last snapshot are
-#: content-checked.  Two seconds covers FAT's 2 s mtimes, HFS+'s 1 s, and the
-#: coarse kernel clock that stamps files (a tick behind ``time.time_ns()``).
-DEFAULT_RACY_WINDOW_NS: Final = 2_000_000_000
 
 _DIGEST_SIZE: Final = 16
 _ALWAYS_RACY: Final = -(2**63)  # a racy floor every timestamp is at or above

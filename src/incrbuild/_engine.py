@@ -22,6 +22,7 @@ from incrbuild._detect import (
 )
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
 from incrbuild._gc import full_collections_deferred
+from incrbuild._layout import DEFAULT_STATE_DIR_NAME
 from incrbuild._loading import LoadResult, SiteLoader
 from incrbuild._metadata import DEFAULT_TAXONOMIES
 from incrbuild._paths import absolute, require_absolute
@@ -45,9 +46,6 @@ if TYPE_CHECKING:
     from incrbuild._transitions import Commit, Recorded
 
 __all__ = ["DEFAULT_STATE_DIR_NAME", "Engine"]
-
-#: The state directory's name under the content root when none is given.
-DEFAULT_STATE_DIR_NAME = ".incrbuild"
 
 
 @final

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False  # not typing's: the CLI's no-op path imports this module
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "FrontMatterError",

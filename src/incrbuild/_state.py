@@ -50,6 +50,25 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 import msgspec
 
 from incrbuild._errors import StateLockedError, StateWarning, StateWriteError
+from incrbuild._layout import ENTRY_HEADER as _ENTRY_HEADER
+from incrbuild._layout import ESCAPED as _ESCAPED
+from incrbuild._layout import HAS_DIGEST as _HAS_DIGEST
+from incrbuild._layout import HEADER as _HEADER
+from incrbuild._layout import ID_SIZE as _ID_SIZE
+from incrbuild._layout import INT_FORMATS as _INT_FORMATS
+from incrbuild._layout import IS_PAGE as _IS_PAGE
+from incrbuild._layout import (
+    JOURNAL_FILE_NAME,
+    LOCK_FILE_NAME,
+    SCHEMA_VERSION,
+    STATE_FILE_NAME,
+)
+from incrbuild._layout import JOURNAL_HEADER as _JOURNAL_HEADER
+from incrbuild._layout import JOURNAL_MAGIC as _JOURNAL_MAGIC
+from incrbuild._layout import MAGIC as _MAGIC
+from incrbuild._layout import NUMBER_COLUMNS as _NUMBER_COLUMNS
+from incrbuild._layout import PAGE_BYTES as _PAGE_BYTES
+from incrbuild._layout import TRAILER as _TRAILER
 
 if TYPE_CHECKING:
     import array
@@ -68,21 +87,9 @@ __all__ = [
     "records_not_in",
 ]
 
-SCHEMA_VERSION: Final = 7  # 6: file records column-wise; 7: rows found by directory runs
-_MAGIC: Final = b"INCRBLD\x00"
-_JOURNAL_MAGIC: Final = b"INCRJNL\x00"
-_ID_SIZE: Final = 32
-_HEADER = struct.Struct(f"<8sII{_ID_SIZE}s8s")
-_TRAILER = struct.Struct("<I")
-_JOURNAL_HEADER = struct.Struct("<8sI8s")
-_ENTRY_HEADER = struct.Struct(f"<III{_ID_SIZE}s")
-_ESCAPED: Final = 1  # flag: some strings are stored escaped
-_ESCAPE: Final = "\x00"
+_ESCAPE: Final = "\x00"  # starts a string stored escaped (no path holds a NUL)
 #: A journal is compacted into a new snapshot once it outgrows this and a quarter of the snapshot.
 _MIN_JOURNAL_BYTES: Final = 64 * 1024
-STATE_FILE_NAME: Final = "state.bin"
-JOURNAL_FILE_NAME: Final = "journal.bin"
-LOCK_FILE_NAME: Final = "lock"
 _TEMP_PREFIX: Final = ".state-"
 _TEMP_SUFFIX: Final = ".tmp"
 
@@ -201,20 +208,12 @@ class State(msgspec.Struct, kw_only=True):
 # -- file records, column-wise ------------------------------------------------------------------
 
 _LITTLE: Final = sys.byteorder == "little"
-_HAS_DIGEST: Final = 1  # row flag: the record has a digest (b"" is one; None is not)
-_IS_PAGE: Final = 2  # row flag: the record carries front matter
 _RECORD_FIELDS: Final = tuple(
     operator.attrgetter(name)
     for name in ("mtime_ns", "size", "ino", "ctime_ns", "mode", "digest", "front_matter")
 )
-_NUMBER_COLUMNS: Final = ("mtime", "size", "ino", "ctime", "mode", "digest_lengths", "fm_lengths")
-#: Translation tables turning a column of row flags into a 0/1 byte per row.
-_PAGE_BYTES: Final = bytes(1 if flags & _IS_PAGE else 0 for flags in range(256))
 #: Translation table from a 0/1 "is a page" byte to the row flags of a record with a digest.
 _DIGEST_FLAGS: Final = bytes([_HAS_DIGEST, _HAS_DIGEST | _IS_PAGE]) + bytes(254)
-
-
-_INT_FORMATS: Final = {1: "b", 2: "h", 4: "i", 8: "q"}
 
 
 def _ints(data: memoryview, width: int) -> memoryview:

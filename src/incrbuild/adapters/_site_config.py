@@ -8,11 +8,15 @@ table, Hugo indexes ``tags`` and ``categories``.  Bengal indexes ``tags``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Final
-
 from incrbuild._errors import SourceError
+
+# A fresh ``incrbuild plan`` imports this module for CONFIG_FILE_NAMES alone: what else it
+# needs is imported where used, and type names only for type checkers (not typing's flag).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any, Final
 
 __all__ = ["CONFIG_FILE_NAMES", "find_site_config", "taxonomies_of_site"]
 
@@ -48,6 +52,8 @@ def taxonomies_of_site(content_dir: Path) -> tuple[str, ...]:
     if config is None:
         return _BENGAL_DEFAULT
     default = _BENGAL_DEFAULT if config.name == "bengal.toml" else _HUGO_DEFAULT
+    from collections.abc import Mapping, Sequence
+
     declared = _load(config).get("taxonomies", None)
     if declared is None:
         return default
@@ -61,6 +67,8 @@ def taxonomies_of_site(content_dir: Path) -> tuple[str, ...]:
 
 
 def _load(config: Path) -> Mapping[str, Any]:
+    from collections.abc import Mapping
+
     try:
         text = config.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
