@@ -229,9 +229,7 @@ class TestSameAnswerAsTheEngine:
         assert not plan_both_ways(_plan(content), self.state(content))  # checks, re-stamps
         assert plan_both_ways(_plan(content), self.state(content))
 
-    def test_a_racy_file_in_a_settled_directory_is_left_to_the_engine(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_racy_file_in_a_settled_directory_is_left_to_the_engine(self, tmp_path: Path) -> None:
         """A file rewritten in place just before the commit (its directory's stat is old)."""
         content = tmp_path / "content"
         _site(content)
