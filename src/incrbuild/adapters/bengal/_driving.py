@@ -27,6 +27,7 @@ from incrbuild.adapters.bengal._handoff import (
     forget_formats,
     inventory_for_health_checks,
     link_targets,
+    memoized_frontmatter,
     memoized_layout,
     narrowed_formats,
     narrowed_render,
@@ -294,7 +295,9 @@ class BengalProject:
     ) -> None:
         self.root = Path(project_root).resolve()
         self.track_templates = track_templates
-        self.site = load_site(self.root)
+        # Front matter parsed by the last discovery, by file text (see _load_site).
+        self._frontmatter: dict[str, tuple[Any, str]] = {}
+        self.site = self._load_site()
         # The plan's discovery, with the project's files as they were just before it, until
         # a build uses it (see build: the build reuses it if no file changed since).
         self._discovered: tuple[BengalSite, ProjectSnapshot] | None = None
@@ -323,6 +326,18 @@ class BengalProject:
             ],
         )
 
+    def _load_site(self) -> BengalSite:
+        """Discover the site (:func:`load_site`), front matter of unchanged files not parsed again.
+
+        Front matter is a pure function of a file's text (``memoized_frontmatter``):
+        a file whose text the last discovery parsed gets that parse (a copy).
+        """
+        require_bengal()
+        with memoized_frontmatter(self._frontmatter) as used:
+            site = load_site(self.root)
+        self._frontmatter = used
+        return site
+
     def _configured_menu(self) -> bool:
         """Whether the configuration of the site last discovered defines ``menu.main``."""
         menu = self.site.bengal.config.get("menu")
@@ -345,7 +360,7 @@ class BengalProject:
             before = None
             if rediscover or self._site_built or found is not None:
                 before = self._snapshot()
-                self.site = load_site(self.root)
+                self.site = self._load_site()
                 self._discovered = None
                 self._site_built = False
                 self.engine.set_site(self.site)
