@@ -239,8 +239,11 @@ class TestSameAnswerAsTheEngine:
         _commit(content, "--state-dir", str(state))
         assert plan_both_ways(words, state)
         write(content / "docs" / "a.md", "---\ntitle: A\ntags: [x]\n---\nA\n")  # same bytes
-        _commit(content, "--state-dir", str(state))  # its new record is racy
+        _commit(content, "--state-dir", str(state))  # its new record is racy (in the journal)
         assert not plan_both_ways(words, state)
+        snapshot = tmp_path / "snapshot"
+        _commit(content, "--state-dir", str(snapshot))  # and in a snapshot's columns
+        assert not plan_both_ways(_plan(content, "--state-dir", str(snapshot)), snapshot)
 
     @pytest.mark.parametrize(
         "edit",
