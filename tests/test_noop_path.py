@@ -216,6 +216,16 @@ class TestSameAnswerAsTheEngine:
         for extra in (["--explain"], ["-q", "--navigation"], ["--mode=stat", "--taxonomy", "x"]):
             assert plan_both_ways(_plan(site, *extra), self.state(site))
 
+    def test_a_large_store_is_decoded_with_msgspec(
+        self, site: Path, clock: _Clock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_noop, "_MSGSPEC_FROM", 0)
+        assert plan_both_ways(_plan(site), self.state(site))
+        write(site / "docs" / "a.md", "---\ntitle: A2\n---\n")
+        clock.offset += 3 * DEFAULT_RACY_WINDOW_NS
+        _commit(site)  # a journal entry, decoded with msgspec too
+        assert plan_both_ways(_plan(site), self.state(site))
+
     def test_forms_it_does_not_read_go_to_argparse(self, site: Path) -> None:
         for extra in (["--json"], ["--mode", "content"], ["--expl"], ["--state-dir"], ["-h"]):
             assert not plan_both_ways(_plan(site, *extra), self.state(site)), extra

@@ -848,15 +848,32 @@ FASTPATH_NOTES = """Notes on this section:
   180 -> 173 ms: about 5%, within this load's noise. The cumulative import figure
   above (99 ms, 72 ms at 427bc80) moved with the load, not the code. Ratios to git:
   4.4x -> 4.1x at 10,000 pages, 1.8x -> 2.2x at 100,000 (git's 398 -> 561 ms and
-  ours moved with the load), 29x at 1,000 (start-up and imports). The 3x goal at
-  10,000 pages is still missed, and what stands in the way is what a no-op must
-  import today: attrs (about a third of the imports, `inspect` and `ast` with it)
-  for the public value types a plan returns (`ChangeSet`, `Plan`, `PlanStats`,
-  attrs frozen by the project's style), about ten attrs classes at roughly 1 ms
-  each at this load, msgspec (with `typing_extensions`, `decimal`, `uuid`) for the
-  store, and argparse, pathlib and typing. Meeting it would take a no-op path that
-  scans and reports without building the public types (so without attrs): not
-  done here.
+  ours moved with the load), 29x at 1,000 (start-up and imports). What stood in
+  the way of the 3x goal at 10,000 pages was what a no-op imported (attrs for the
+  public value types, msgspec with `typing_extensions`, `inspect`, `uuid` for the
+  store, argparse, pathlib, typing: about 100 ms cumulative at load 7).
+- Since the fifth sitting, a fresh `incrbuild plan` first tries `_noop`: it proves
+  "nothing changed" from the store's bytes (read with `struct`, `zlib` and a small
+  msgpack reader, journal applied; msgspec for a store over 4 MB, where decoding
+  its listings in Python would cost more than the import: 0.7-1.3 s against
+  0.2-0.3 s for a million names at load 6) and `os.stat`, and prints the same three lines;
+  anything else (a change, a racy record, `--json`, a site configuration file, an
+  unusable store...) goes to the engine as before (architecture.md). A no-op now
+  imports 4.3 ms of incrbuild (cumulative `-X importtime`, load 7) and none of
+  attrs, msgspec, argparse, typing or pathlib (`tests/test_noop_path.py`). The CLI
+  rows above were re-measured for it on 2026-12-03 18:20-18:27 UTC (code of commit
+  d079454 on the perf branch), at load 7.10, 5.58, 4.11 when the run began and
+  6.55, 6.81, 5.23 when it ended, the other tables not. 10,000 pages: 111.6 ms
+  against git's 45.8 ms, 2.4x: the goal is met (the lead's quiet-machine figures
+  before it: 140-160 ms against 20 ms). What is left is the floor: starting Python
+  (15-16 ms) and 10,034 `os.stat` calls in one thread (28-37 ms at load 4-6 for a
+  bare loop; the check adds 5-10%), reading and decoding the 1.5 MB store 7-9 ms.
+  1,000 pages: 66.8 ms against 9.1 ms (7.3x; 31 ms against 7.4 ms in a run at load
+  4): start-up is most of it, and the goal is not met there. Interleaved with the
+  code before (67b2968), best of 7 at load 4-6: the no-op 319 -> 121 ms at 10,000
+  pages and 138 -> 31 ms at 1,000; a plan that finds one edited page (which pays
+  the no-op attempt, up to the first difference, before the engine) 897 -> 855 ms
+  and 346 -> 287 ms: the imports it no longer makes up front outweigh the attempt.
 - The no-op plan builds no site model (nothing changed, so nothing to plan), and
   its commit journals in place; with changes, the `files` loader assembles the
   model from stored front matter as before.
