@@ -5,10 +5,13 @@
   changed (a retitle), for a page whose file is missing, for none otherwise.
 - Front matter is not parsed again for a file whose text an earlier discovery
   of the same project parsed (every plan discovers the site).
+- A full build's query indexes digest each entry once, when saved, not at every
+  page added (the authors page counts posts with ``site.indexes.author``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -40,11 +43,20 @@ def apply_edit(name: str, content: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, scenario_runner.Outcome]:
-    """A small blog project; each edit built through incrbuild and checked."""
+def project_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small blog project (its authors page counts each author's posts)."""
     root = sitegen.new_project(tmp_path_factory.mktemp("deferred"))
     sitegen.add_content(root, pages=12, sections=3, tags=3)
     assert (root / "content" / f"{LOST}.md").is_file()
+    return root
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    project_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, scenario_runner.Outcome]:
+    """Each edit built through incrbuild and checked."""
+    root = project_root
     print("\n" + scenario_runner.HEADER)
     return scenario_runner.run(
         root,
@@ -91,3 +103,21 @@ def test_front_matter_is_parsed_once_per_text() -> None:
     assert other["title"] == "Two"
     assert set(second) == {text, text.replace("One", "Two")}
     assert patitas.parse_frontmatter.__module__ != __name__
+
+
+def test_saved_query_indexes_carry_their_entries_digests(
+    outcomes: dict[str, scenario_runner.Outcome], project_root: Path
+) -> None:
+    """Each saved index entry's digest is that of its pages, as every add would have left it."""
+    from bengal.cache.query_index import IndexEntry
+
+    saved = sorted((project_root / ".bengal" / "indexes").glob("*.json"))
+    assert saved
+    entries = 0
+    for path in saved:
+        for data in json.loads(path.read_text(encoding="utf-8"))["entries"].values():
+            entry = IndexEntry.from_cache_dict(data)
+            assert data["content_hash"] == entry._compute_hash(), (path.name, data["key"])
+            assert data["content_hash"] != ""
+            entries += 1
+    assert entries

@@ -23,6 +23,7 @@ from incrbuild.adapters.bengal._handoff import (
     RenderSelection,
     audit_written_html,
     content_reads,
+    deferred_index_hashes,
     file_stamp,
     forget_formats,
     inventory_for_health_checks,
@@ -430,6 +431,7 @@ class BengalProject:
             reused_discovery(site, active=reuse is not None) as reused,
             shared_graph_data(),
             content_reads(readers, known_readers),
+            deferred_index_hashes(),
         ):
             stats = site.build(BuildOptions(incremental=False, **settings))
         public = Path(site.output_dir)
