@@ -179,25 +179,51 @@ class Detection:
     """In a partial detection: directory keys to drop from the state."""
 
 
-@attrs.define
 class _Scan:
-    """Mutable accumulator of one detection."""
+    """Mutable accumulator of one detection.
 
-    previous_files: Mapping[str, FileRecord]
-    previous_dirs: dict[str, DirRecord]
-    racy_floor: int
-    relist: bool = False
-    reused_listing: bool = False
-    files: MutableMapping[str, FileRecord] = attrs.field(factory=dict)
-    dirs: dict[str, DirRecord] = attrs.field(factory=dict)
-    added: list[str] = attrs.field(factory=list)
-    modified: list[str] = attrs.field(factory=list)
-    touched: list[str] = attrs.field(factory=list)
-    errors: dict[str, str] = attrs.field(factory=dict)
-    """Files that could not be checked: each is also in ``added`` or ``modified``."""
-    dir_errors: dict[str, str] = attrs.field(factory=dict)
-    """Directories that could not be stat'ed or listed (kept apart: they are not files)."""
-    stats: DetectorStats = attrs.field(factory=DetectorStats)
+    A plain class, not attrs: it is state of one scan, and creating an attrs class
+    costs every fresh process that imports the detector a millisecond or more.
+    """
+
+    __slots__ = (
+        "added",
+        "dir_errors",
+        "dirs",
+        "errors",
+        "files",
+        "modified",
+        "previous_dirs",
+        "previous_files",
+        "racy_floor",
+        "relist",
+        "reused_listing",
+        "stats",
+        "touched",
+    )
+
+    def __init__(
+        self,
+        previous_files: Mapping[str, FileRecord],
+        previous_dirs: dict[str, DirRecord],
+        racy_floor: int,
+        relist: bool = False,
+    ) -> None:
+        self.previous_files = previous_files
+        self.previous_dirs = previous_dirs
+        self.racy_floor = racy_floor
+        self.relist = relist
+        self.reused_listing = False
+        self.files: MutableMapping[str, FileRecord] = {}
+        self.dirs: dict[str, DirRecord] = {}
+        self.added: list[str] = []
+        self.modified: list[str] = []
+        self.touched: list[str] = []
+        # Files that could not be checked: each is also in ``added`` or ``modified``.
+        self.errors: dict[str, str] = {}
+        # Directories that could not be stat'ed or listed (kept apart: they are not files).
+        self.dir_errors: dict[str, str] = {}
+        self.stats = DetectorStats()
 
     def all_errors(self) -> dict[str, str]:
         return {**self.dir_errors, **self.errors}
