@@ -874,6 +874,11 @@ FASTPATH_NOTES = """Notes on this section:
   pages and 138 -> 31 ms at 1,000; a plan that finds one edited page (which pays
   the no-op attempt, up to the first difference, before the engine) 897 -> 855 ms
   and 346 -> 287 ms: the imports it no longer makes up front outweigh the attempt.
+  The 100,000-page row was decoded in Python; since 8a7dc65 a store over 4 MB
+  (100,000 pages: about 15 MB) is decoded with msgspec. Re-run for that at
+  18:35-18:43 UTC, load 5.59, 6.08, 5.48 rising to 12.65, 10.02, 7.57 (best of 3):
+  1190 ms against git's 850 ms, 1.4x (doit 24.2 s); not comparable in absolute
+  terms with the row above, measured at load 7.
 - The no-op plan builds no site model (nothing changed, so nothing to plan), and
   its commit journals in place; with changes, the `files` loader assembles the
   model from stored front matter as before.
