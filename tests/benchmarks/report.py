@@ -862,7 +862,7 @@ FASTPATH_NOTES = """Notes on this section:
   imports 4.3 ms of incrbuild (cumulative `-X importtime`, load 7) and none of
   attrs, msgspec, argparse, typing or pathlib (`tests/test_noop_path.py`). The CLI
   rows above were re-measured for it on 2026-12-03 18:20-18:27 UTC (code of commit
-  d079454 on the perf branch), at load 7.10, 5.58, 4.11 when the run began and
+  a3e6ec9 on main), at load 7.10, 5.58, 4.11 when the run began and
   6.55, 6.81, 5.23 when it ended, the other tables not. 10,000 pages: 111.6 ms
   against git's 45.8 ms, 2.4x: the goal is met (the lead's quiet-machine figures
   before it: 140-160 ms against 20 ms). What is left is the floor: starting Python
@@ -874,7 +874,7 @@ FASTPATH_NOTES = """Notes on this section:
   pages and 138 -> 31 ms at 1,000; a plan that finds one edited page (which pays
   the no-op attempt, up to the first difference, before the engine) 897 -> 855 ms
   and 346 -> 287 ms: the imports it no longer makes up front outweigh the attempt.
-  The 100,000-page row was decoded in Python; since 8a7dc65 a store over 4 MB
+  The 100,000-page row was decoded in Python; since 76737b8 a store over 4 MB
   (100,000 pages: about 15 MB) is decoded with msgspec. Re-run for that at
   18:35-18:43 UTC, load 5.59, 6.08, 5.48 rising to 12.65, 10.02, 7.57 (best of 3):
   1190 ms against git's 850 ms, 1.4x (doit 24.2 s); not comparable in absolute
