@@ -859,8 +859,9 @@ FASTPATH_NOTES = """Notes on this section:
   0.2-0.3 s for a million names at load 6) and `os.stat`, and prints the same three lines;
   anything else (a change, a racy record, `--json`, a site configuration file, an
   unusable store...) goes to the engine as before (architecture.md). A no-op now
-  imports 4.3 ms of incrbuild (cumulative `-X importtime`, load 7) and none of
-  attrs, msgspec, argparse, typing or pathlib (`tests/test_noop_path.py`). The CLI
+  imports 4.3 ms of incrbuild (cumulative `-X importtime`, load 7) and, with a
+  store under 4 MB, none of attrs, msgspec, argparse, typing or pathlib
+  (`tests/test_noop_path.py`). The CLI
   rows above were re-measured for it on 2026-12-03 18:20-18:27 UTC (code of commit
   a3e6ec9 on main), at load 7.10, 5.58, 4.11 when the run began and
   6.55, 6.81, 5.23 when it ended, the other tables not. 10,000 pages: 111.6 ms
