@@ -244,3 +244,34 @@ def test_unsupported_material_plugins_name_themselves_and_build_everything(
     text = rebuild(project, caplog)
     assert named in text
     assert "building everything" in text
+
+
+@pytest.fixture
+def including(tmp_path: Path) -> Project:
+    """A project whose pages paste files in through an extension the plugin knows nothing of."""
+    project = Project(tmp_path / "project")
+    base = tmp_path / "project" / "includes"
+    project.config["markdown_extensions"].append({"tests.mkdocs.include_ext": {"base": str(base)}})
+    project.write_config()
+    project.write("docs/index.md", "# Home\n\nhello\n")
+    project.write("docs/a.md", "# Alpha\n\n{!part.md!}\n")
+    project.write("docs/b.md", "# Beta\n\n{!later.md!}\n")
+    project.write("includes/part.md", "the part\n")
+    project.build(tmp_path / "site", plugin=True, dirty=False)
+    time.sleep(2.1)  # out of the racy window, as in `project`
+    project.build(tmp_path / "site", plugin=True, dirty=True)
+    return project
+
+
+def test_a_file_an_extension_opened_is_an_input_of_its_page(
+    including: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    including.write("includes/part.md", "the part, changed\n")
+    assert "1 of 3 pages to render" in rebuild(including, caplog)
+
+
+def test_a_file_created_where_an_extension_missed_is_an_input_of_its_page(
+    including: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    including.write("includes/later.md", "now here\n")
+    assert "1 of 3 pages to render" in rebuild(including, caplog)

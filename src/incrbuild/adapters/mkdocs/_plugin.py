@@ -4,7 +4,8 @@ How one warm (dirty) build goes, event by event (all handlers run after other
 plugins' except where noted):
 
 ``on_config``
-    digest every configuration key; start recording ``pymdownx.snippets`` lookups.
+    digest every configuration key; start recording ``pymdownx.snippets`` lookups
+    and the files pages open while they are converted and rendered.
 ``on_files``
     a site directory MkDocs left non-empty means a dirty build; record link lookups.
 ``on_nav``
@@ -150,6 +151,9 @@ class IncrbuildPlugin(BasePlugin[IncrbuildPluginConfig]):  # type: ignore[no-unt
         build.unsupported = _unsupported_reason(config, self)
         self._build = build
         build.stack.enter_context(build.recorder.watching_snippets())
+        build.stack.enter_context(
+            build.recorder.watching_opens(ignore=(build.site_dir, build.state_dir))
+        )
         return config
 
     @event_priority(-100)

@@ -7,17 +7,41 @@ links found.  :class:`ReadRecorder` collects these for the page being built, as
 *candidate* paths: every place a name was looked up until it was found, so a file
 created where a lookup missed (an ``overrides/`` template shadowing the theme's,
 a snippet in an earlier base path, a link target) changes the page too.
+
+Markdown extensions have no event a plugin could see, and some read files of their
+own (``markdown-include``, ``mdx_include``, home-grown ones).  So while a build runs,
+:meth:`ReadRecorder.watching_opens` also records every file a page's conversion or
+render opens for reading through ``open`` (including ``io.open`` and
+``pathlib.Path.open``), found or not.
 """
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, final
 
-__all__ = ["ReadRecorder", "template_candidates"]
+__all__ = ["ReadRecorder", "opened_for_reading", "template_candidates"]
+
+_WRITING: frozenset[str] = frozenset("wax+")
+
+
+def opened_for_reading(file: object, mode: object) -> str | None:
+    """The absolute path ``open(file, mode)`` reads, or ``None`` (a descriptor, a write)."""
+    if not isinstance(mode, str) or _WRITING.intersection(mode):
+        return None
+    if isinstance(file, int) or not isinstance(file, str | bytes | os.PathLike):
+        return None
+    try:
+        name = os.fsdecode(file)
+    except (TypeError, ValueError):
+        return None
+    return os.path.abspath(name)
 
 
 def template_candidates(name: str, search_path: Sequence[str]) -> tuple[Path, ...]:
@@ -121,6 +145,32 @@ class ReadRecorder:
             return lookup(path)
 
         files.get_file_from_path = recorded_lookup
+
+    @contextmanager
+    def watching_opens(self, *, ignore: Sequence[Path]) -> Iterator[None]:
+        """Record the files opened for reading by this thread while a page is current.
+
+        Opens that fail are recorded too: a file created where a read missed changes the
+        page.  Paths below *ignore* (the site and state directories) are not inputs.
+        Other threads (``mkdocs serve``'s HTTP server) are not the build's.
+        """
+        original = builtins.open
+        builder = threading.get_ident()
+        ignored = tuple(os.path.join(os.path.abspath(p), "") for p in ignore)
+        recorder = self
+
+        def recorded_open(file: Any, mode: Any = "r", *args: Any, **kwargs: Any) -> Any:
+            if recorder.current is not None and threading.get_ident() == builder:
+                path = opened_for_reading(file, mode)
+                if path is not None and not path.startswith(ignored):
+                    recorder.reads[recorder.current].add(Path(path))
+            return original(file, mode, *args, **kwargs)
+
+        builtins.open = io.open = recorded_open
+        try:
+            yield
+        finally:
+            builtins.open = io.open = original
 
     @contextmanager
     def watching_snippets(self) -> Iterator[None]:
