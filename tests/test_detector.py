@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from incrbuild import DetectionMode
-from incrbuild._detect import Detection, unchecked_record
+from incrbuild._detect import Detection, _read_file, unchecked_record
 from incrbuild._state import State
-from incrbuild.lowlevel import ChangeDetector
+from incrbuild.lowlevel import ChangeDetector, content_digest
 
 from .helpers import SECONDS
 
@@ -406,3 +406,45 @@ class TestErrorsDoNotHideRemovals:
         assert names(changes.added, tree) == {"docs/c.md"}
         assert names(changes.removed, tree) == {"docs/a.md"}
         assert "locked" in {p.name for p, _ in changes.errors}
+
+
+class TestColdReads:
+    """What a cold scan reads and names: every byte of each file, each path as ``path_for``'s."""
+
+    @pytest.mark.parametrize("stated", [0, 10, 70_000, 200_000, 10**6])
+    @pytest.mark.parametrize("through_directory", [True, False])
+    def test_a_read_gets_every_byte_whatever_the_stated_size(
+        self, tmp_path: Path, stated: int, through_directory: bool
+    ) -> None:
+        """The stat'ed size only sizes the first read: a file that grew is read to its end."""
+        data = bytes(range(256)) * 800  # 204,800 bytes: more than one read after the first
+        (tmp_path / "big.md").write_bytes(data)
+        fd = os.open(tmp_path, os.O_RDONLY) if through_directory else None
+        try:
+            read = _read_file("big.md", str(tmp_path / "big.md"), fd, stated)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        assert read == data
+
+    def test_kept_bytes_and_digest_are_the_whole_file(self, tmp_path: Path) -> None:
+        """A file whose stat said it was empty is still hashed and handed over whole."""
+        data = b"---\ntitle: grown\n---\n" + b"x" * 100_000
+        (tmp_path / "page.md").write_bytes(data)
+        kept: dict[str, bytes] = {}
+
+        def stat(path: str) -> Any:
+            info = FrozenTimesStat(os.stat(path), OLD)
+            info.st_size = 0  # as if the file grew between its stat and its read
+            return info
+
+        detector = ChangeDetector(tmp_path, stat=stat, changed_contents=kept.__setitem__)
+        detection = detector.detect(State())
+        assert kept == {str(tmp_path / "page.md"): data}
+        assert detection.files["page.md"].digest == content_digest(tmp_path / "page.md")
+
+    def test_paths_made_per_directory_equal_path_for(self, tmp_path: Path) -> None:
+        """Paths made from their directory's path equal those made from the root."""
+        detector = ChangeDetector(tmp_path)
+        keys = ["top.md", "a/b.md", "a/c.md", "a/b/c/d.md", "/elsewhere/x.md", "C:/x.md", ""]
+        assert detector._paths_for(keys) == frozenset(map(detector.path_for, keys))

@@ -185,6 +185,17 @@ class TestFilesLoader:
         assert len(grown.pages) == 6
         assert [s.path for s in grown.sections] == [tmp_path / "new"]
 
+    def test_pages_own_their_front_matter(self, tmp_path: Path) -> None:
+        """A page reused or kept after a failed read gets a copy of the known front matter."""
+        good = write(tmp_path / "s" / "good.md", "---\ntitle: Good\n---\n")
+        bad = write(tmp_path / "s" / "bad.md", "---\ntitle: [unclosed\n---\n")
+        known = {good: {"title": "Good"}, bad: {"title": "Before"}}
+        site = FilesLoader(tmp_path)(ChangeSet(modified=frozenset({bad})), known)
+        by_path = {page.source_path: page for page in site.pages}
+        for path in (good, bad):
+            assert by_path[path].metadata == known[path]
+            assert by_path[path].metadata is not known[path]
+
 
 class TestOpenEngine:
     def test_warm_plan_reads_one_file_of_many(self, tmp_path: Path) -> None:

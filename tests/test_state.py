@@ -671,3 +671,16 @@ class TestNoopWithoutSiteModel:
         assert pages[2] in plan.pages
         engine.commit(plan)
         assert not open_engine(tmp_path / "c", state_dir=tmp_path / "st").plan().changes
+
+
+def test_normalised_front_matter_shares_nothing_with_the_page() -> None:
+    """A page's front matter, normalised for the store, is a copy down to its lists."""
+    from incrbuild._metadata import normalise_metadata
+
+    metadata = {"title": "T", "tags": ["a"], "cascade": {"layout": "x"}}
+    normal = normalise_metadata(metadata)
+    assert normal == metadata
+    assert normal is not metadata
+    assert normal["tags"] is not metadata["tags"]
+    assert normal["cascade"] is not metadata["cascade"]
+    assert normalise_metadata({1: "a"}) == {"1": "a"}

@@ -40,10 +40,15 @@ NAVIGATION_KEYS: Final = frozenset({"title", "date", "weight", "draft"})
 
 def normalise_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Return *metadata* as plain JSON-like values, as stored and compared across builds."""
+    # A plain dict is converted as it is (msgspec builds new containers, never sharing
+    # the input's); another mapping is copied first, or msgspec would stringify it whole.
+    plain = metadata if type(metadata) is dict else dict(metadata)
     try:
-        result = msgspec.to_builtins(dict(metadata), str_keys=True, enc_hook=str)
+        result = msgspec.to_builtins(plain, str_keys=True, enc_hook=str)
     except (TypeError, ValueError):
         result = {str(k): repr(v) for k, v in metadata.items()}
+    if type(result) is dict:
+        return result
     return dict(result) if isinstance(result, Mapping) else {}
 
 

@@ -297,18 +297,30 @@ class IndexRegistry:
         members: dict[str, list[PageLike]] = {}
         tags_by_path: dict[Path, tuple[str, ...]] = {}
         sources: set[Path] = set()
-        for page in self._site.pages:
-            if is_generated(page):
-                continue
-            if self._names_a_taxonomy(_cascade_of(page.metadata)):
+        taxonomies = self.taxonomies
+        # Pages are visited in path order (one sort, nearly free on a site listed in that
+        # order), so each term's members come out in path order with no sort per term.
+        pages = sorted((p for p in self._site.pages if not is_generated(p)), key=_path_order)
+        for page in pages:
+            metadata = page.metadata
+            cascade = metadata.get("cascade")
+            if (
+                cascade is not None
+                and isinstance(cascade, Mapping)
+                and any(t in cascade for t in taxonomies)
+            ):
                 sources.add(page.source_path)
-            tags = self._effective_tags(page)
+            tags = self._terms_of_page(page, metadata, None)
             if not tags:
                 continue
             tags_by_path[page.source_path] = tuple(sorted(tags))
             for tag in tags:
-                members.setdefault(tag, []).append(page)
-        by_tag = {tag: _by_path(pages) for tag, pages in members.items()}
+                found = members.get(tag)
+                if found is None:
+                    members[tag] = [page]
+                else:
+                    found.append(page)
+        by_tag = {tag: tuple(found) for tag, found in members.items()}
         return _Tags(by_tag, tags_by_path, sources)
 
     def _names_a_taxonomy(self, metadata: Mapping[str, Any]) -> bool:
@@ -316,25 +328,34 @@ class IndexRegistry:
 
     def terms_from(self, metadata: Mapping[str, Any]) -> frozenset[str]:
         """The terms *metadata* (front matter or a cascade) names itself, in every taxonomy."""
-        found: set[str] = set()
+        found: frozenset[str] | None = None
         for taxonomy in self.taxonomies:
             if taxonomy in metadata:
                 terms = tags_from_metadata(metadata, taxonomy)
                 if taxonomy != _TAGS:  # tags are named as they are (see term_name)
                     terms = frozenset(term_name(taxonomy, t) for t in terms)
-                found.update(terms)
-        return frozenset(found)
+                found = terms if found is None else found | terms
+        return _NO_TERMS if found is None else found
 
     def _effective_tags(self, page: PageLike, section: SectionLike | None = None) -> frozenset[str]:
         if is_generated(page):
-            return frozenset()
-        metadata = page.metadata
+            return _NO_TERMS
+        return self._terms_of_page(page, page.metadata, section)
+
+    def _terms_of_page(
+        self, page: PageLike, metadata: Mapping[str, Any], section: SectionLike | None
+    ) -> frozenset[str]:
+        """A page's own terms, and the nearest cascade's for taxonomies it does not name."""
+        own = self.terms_from(metadata)
+        for taxonomy in self.taxonomies:
+            if taxonomy not in metadata:
+                break
+        else:
+            return own  # the front matter names every taxonomy: nothing is inherited
         inherited = [t for t in self.taxonomies if t not in metadata]
-        if not inherited:
-            return self.terms_from(metadata)
         if section is None:
             section = self.section_of(page)
-        return self.terms_from(metadata) | self._cascaded_from(section, page.source_path, inherited)
+        return own | self._cascaded_from(section, page.source_path, inherited)
 
     def terms_of_metadata(self, source_path: Path, metadata: Mapping[str, Any]) -> frozenset[str]:
         """The terms of a page at *source_path* with front matter *metadata*.
@@ -588,6 +609,7 @@ def _path_order(page: PageLike) -> tuple[str, ...]:
 
 
 _FOLDS_CASE: Final = os.name == "nt"
+_NO_TERMS: Final[frozenset[str]] = frozenset()
 
 
 def _store_or_drop(mapping: dict[str, Any], key: str, values: Sequence[Any]) -> None:

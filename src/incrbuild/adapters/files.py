@@ -97,6 +97,18 @@ def read_page(path: Path, *, raw: bytes | None = None) -> tuple[dict[str, Any], 
 
     *raw*, if given, is the file's bytes, already read (by the change detector).
     """
+    # Imported here: YAML and TOML parsers cost a no-op plan, which reads no page, 20 ms.
+    from incrbuild._frontmatter import parse_front_matter
+
+    return _parse_page(path, raw, parse_front_matter)
+
+
+#: A front matter parser: ``(text, path) -> (metadata, body)``.
+_Parser = Callable[[str, Path], tuple[dict[str, Any], str]]
+
+
+def _parse_page(path: Path, raw: bytes | None, parse: _Parser) -> tuple[dict[str, Any], str]:
+    """:func:`read_page` with the front matter parser given (see ``FilesLoader``)."""
     if raw is None:
         try:
             raw = path.read_bytes()
@@ -106,10 +118,7 @@ def read_page(path: Path, *, raw: bytes | None = None) -> tuple[dict[str, Any], 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SourceError(path, f"not UTF-8 text (byte {error.start})") from None
-    # Imported here: YAML and TOML parsers cost a no-op plan, which reads no page, 20 ms.
-    from incrbuild._frontmatter import parse_front_matter
-
-    return parse_front_matter(text.replace("\r\n", "\n"), path)
+    return parse(text.replace("\r\n", "\n"), path)
 
 
 def load_site(
@@ -127,8 +136,6 @@ def load_site(
     read from disk): this is how a warm build reads only what changed.
     *read* replaces the default reader, e.g. to count reads.
     """
-    from incrbuild.adapters.simple import SimplePage, assemble_site
-
     root = absolute(content_dir)  # paths in the site are absolute, whatever the cwd later
     if not root.is_dir():
         raise SourceError(root, "content directory does not exist")
@@ -138,15 +145,34 @@ def load_site(
         page_files = map(absolute, page_files)
     reader = read if read is not None else _read_metadata
     known = known_metadata or {}
-    pages = []
-    for path in sorted(page_files, key=_PATH_ORDER):
+
+    def metadata_of(path: Path) -> dict[str, Any]:
         metadata = known.get(path)
-        pages.append(SimplePage(path, dict(reader(path) if metadata is None else metadata)))
+        return dict(reader(path) if metadata is None else metadata)
+
+    return _assemble(root, page_files, metadata_of)
+
+
+def _assemble(
+    root: Path, page_files: Iterable[Path], metadata_of: Callable[[Path], dict[str, Any]]
+) -> SimpleSite:
+    """The site of *page_files* (absolute), in path order, each with ``metadata_of(path)``.
+
+    The dictionary *metadata_of* returns becomes the page's own.
+    """
+    from incrbuild.adapters.simple import SimplePage, assemble_site
+
+    pages = [SimplePage(path, metadata_of(path)) for path in sorted(page_files, key=_PATH_ORDER)]
     return assemble_site(root, pages)
 
 
-def _read_metadata(path: Path, raw: bytes | None = None) -> Mapping[str, Any]:
-    return read_page(path, raw=raw)[0]
+def _read_metadata(path: Path) -> Mapping[str, Any]:
+    return read_page(path)[0]
+
+
+def _not_kept(path: Path) -> bytes | None:
+    """No bytes kept for *path*: the loader reads the file."""
+    return None
 
 
 @final
@@ -228,18 +254,23 @@ class FilesLoader:
         stale = changes.added | changes.modified | errors
         reads = 0
         self.last_errors = {}
+        take = self.contents.take if self.contents is not None else _not_kept
+        parse: _Parser | None = None
 
-        def read(path: Path) -> Mapping[str, Any]:
+        def read(path: Path) -> dict[str, Any]:
             # A bad page must not stop the build: it keeps its last known front matter
             # (or none), and the error goes back to the engine, which rebuilds it.
-            nonlocal reads
+            nonlocal reads, parse
             reads += 1
+            if parse is None:  # imported once per call, and only if a page is read
+                from incrbuild._frontmatter import parse_front_matter
+
+                parse = parse_front_matter
             try:
-                raw = self.contents.take(path) if self.contents is not None else None
-                return _read_metadata(path, raw)
+                return _parse_page(path, take(path), parse)[0]
             except SourceError as error:
                 self.last_errors[path] = str(error)
-                return known_metadata.get(path, {}) if path in known_metadata else {}
+                return dict(known_metadata.get(path, {})) if path in known_metadata else {}
 
         try:
             by_path = self._by_path
@@ -259,10 +290,10 @@ class FilesLoader:
                 for path in sorted(stale):
                     page = by_path.get(path)
                     if page is not None:
-                        page.metadata = dict(read(path))
+                        page.metadata = read(path)
                         refreshed.append(page)
                     elif is_page_source(path):
-                        page = SimplePage(path, dict(read(path)))
+                        page = SimplePage(path, read(path))
                         by_path[path] = page
                         added.append(site.add_page(page))
                 self.last_refreshed = tuple(refreshed)
@@ -271,8 +302,16 @@ class FilesLoader:
                 return site
             paths = {p for p in known_metadata if p not in changes.removed}
             paths.update(p for p in stale if is_page_source(p))
-            reuse = {p: known_metadata[p] for p in paths if p not in stale and p in known_metadata}
-            site = load_site(self.content_dir, known_metadata=reuse, page_files=paths, read=read)
+
+            def metadata_of(path: Path) -> dict[str, Any]:
+                if path in stale or path not in known_metadata:
+                    return read(path)
+                return dict(known_metadata[path])
+
+            root = self.content_dir
+            if not root.is_dir():
+                raise SourceError(root, "content directory does not exist")
+            site = _assemble(root, map(absolute, paths), metadata_of)
             self._site = site
             self._by_path = {page.source_path: page for page in site.pages}
             self.last_refreshed = None
