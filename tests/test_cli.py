@@ -561,18 +561,31 @@ class TestProportionalDiscovery:
         # Count every open() of a page source during the second, cold plan.
         opened: list[str] = []
         real_open = builtins.open
+        real_os_open = os.open
+        directories: dict[int, str] = {}  # open directory fds, to name files opened in them
 
         def counting_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
             if str(file).endswith(".md"):
                 opened.append(os.fspath(file))
             return real_open(file, *args, **kwargs)
 
+        def counting_os_open(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+            fd = real_os_open(path, flags, mode, dir_fd=dir_fd)
+            where = os.fspath(path) if dir_fd is None else os.path.join(directories[dir_fd], path)
+            if flags & getattr(os, "O_DIRECTORY", 0):
+                directories[fd] = where
+            elif where.endswith(".md"):
+                opened.append(where)
+            return fd
+
         import io
 
         with monkeypatch.context() as patched:
-            # pathlib opens through io.open, the detector's digests through builtins.open.
+            # pathlib opens through io.open, the detector's reads through os.open (relative
+            # to an open directory), its other digests through builtins.open.
             patched.setattr(builtins, "open", counting_open)
             patched.setattr(io, "open", counting_open)
+            patched.setattr(os, "open", counting_os_open)
             assert main(["plan", str(site.root), "--state-dir", str(state), "--json"]) == 0
         data = json.loads(capsys.readouterr().out)
         relative = edited.relative_to(site.root).as_posix()

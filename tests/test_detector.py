@@ -448,3 +448,18 @@ class TestColdReads:
         detector = ChangeDetector(tmp_path)
         keys = ["top.md", "a/b.md", "a/c.md", "a/b/c/d.md", "/elsewhere/x.md", "C:/x.md", ""]
         assert detector._paths_for(keys) == frozenset(map(detector.path_for, keys))
+
+    def test_an_unreadable_file_is_an_error_when_its_bytes_are_kept(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The read that keeps a page's bytes fails as the plain digest does: a clear error."""
+        (tmp_path / "a.md").write_text("a")
+
+        def refuse(name: str, where: str, directory_fd: int | None, size: int) -> bytes:
+            raise PermissionError(13, "Permission denied", where)
+
+        monkeypatch.setattr("incrbuild._detect._read_file", refuse)
+        kept: dict[str, bytes] = {}
+        detection = ChangeDetector(tmp_path, changed_contents=kept.__setitem__).detect(State())
+        assert detection.changes.errors == ((tmp_path / "a.md", "cannot read: Permission denied"),)
+        assert kept == {}
