@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 from incrbuild.adapters.bengal import BengalBuild, BengalPlan, BengalProject
 from tests.bengal import oracle
@@ -112,6 +113,52 @@ def run(
             shutil.rmtree(before, ignore_errors=True)
         reference = after
     return outcomes
+
+
+def run_checked(
+    root: Path,
+    edits: Iterable[str],
+    apply_edit: Callable[[str, Path], None],
+    *,
+    note: Callable[[], str] | None = None,
+) -> dict[str, Outcome]:
+    """:func:`run` for a test, printing the table's header and each edit's row.
+
+    The clean builds and the state go to ``checks/`` beside *root* (a test's
+    temporary directory). *note*, if given, is called after each build; what it
+    returns ends the row (pytest shows the rows with ``-s`` or on a failure).
+    """
+    print("\n" + HEADER)
+
+    def show(name: str, outcome: Outcome) -> None:
+        row = describe(name, outcome)
+        print(row if note is None else f"{row} {note()}")
+
+    return run(root, root.parent / "checks", edits, apply_edit, on_outcome=show)
+
+
+def assert_equals_clean_build(outcome: Outcome) -> None:
+    """Every output equals the clean full build's; no page the full builds changed was left out."""
+    check = outcome.check
+    # An explicit message: pytest rewrites asserts in test modules only, not in this helper.
+    found = f"stale: {sorted(check.stale)}; missed: {sorted(check.missed)}"
+    assert not check.stale, found
+    assert not check.missed, found
+
+
+def clean_build_test(edits: Sequence[str]) -> Callable[[dict[str, Outcome], str], None]:
+    """A test of each of *edits*: :func:`assert_equals_clean_build` on its outcome.
+
+    Bind it to a ``test_`` name in a module whose ``outcomes`` fixture returns
+    :func:`run_checked`'s result; pytest collects it there, once per edit.
+    """
+
+    @pytest.mark.parametrize("edit", edits)
+    def test(outcomes: dict[str, Outcome], edit: str) -> None:
+        """Every output equals the clean full build's; no changed page was left out."""
+        assert_equals_clean_build(outcomes[edit])
+
+    return test
 
 
 def _backup(root: Path, target: Path) -> None:

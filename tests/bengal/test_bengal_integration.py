@@ -60,16 +60,9 @@ def project_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def scenario(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+def scenario(project_root: Path) -> dict[str, Outcome]:
     """Apply every edit kind in turn; per edit, build through incrbuild and check it."""
-    print("\n" + scenario_runner.HEADER)
-    return scenario_runner.run(
-        project_root,
-        tmp_path_factory.mktemp("truth"),
-        EDITS,
-        sitegen.apply_edit,
-        on_outcome=lambda name, outcome: print(scenario_runner.describe(name, outcome)),
-    )
+    return scenario_runner.run_checked(project_root, EDITS, sitegen.apply_edit)
 
 
 class TestHandOff:
