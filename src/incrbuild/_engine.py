@@ -58,6 +58,13 @@ class Engine:
     :meth:`record_dependencies`), then :meth:`commit` once the build succeeded.
     *rules* are the host's :class:`~incrbuild.Rule` objects: they run after
     the built-in ones, in order, inside every plan (and its timing).
+
+    Files outside the content directory: a change to one of *global_inputs*
+    rebuilds every page; *inputs* (templates, data a page may read) are
+    fingerprinted by every plan as well, but a change to one reaches only the
+    pages that recorded reading it.  A dependency that is neither is first
+    fingerprinted after a build, and only if written long enough before the plan
+    to prove the build read those bytes; else its readers are rebuilt once more.
     """
 
     def __init__(
@@ -71,6 +78,7 @@ class Engine:
         racy_window_ns: int = DEFAULT_RACY_WINDOW_NS,
         navigation: bool = False,
         global_inputs: Iterable[Path | str] = (),
+        inputs: Iterable[Path | str] = (),
         stat_executor: Executor | None = None,
         ignore: Callable[[str], bool] | None = None,
         lock_timeout: float = 30.0,
@@ -119,6 +127,9 @@ class Engine:
         self.taxonomies = tuple(taxonomies)
         self._registry: IndexRegistry | None = None
         self._global_keys = frozenset(self._detector.key_for(p) for p in global_inputs)
+        # Fingerprinted by each plan's detection, before the build reads them, so a commit
+        # records them even when they were written just before the plan.
+        self._input_keys = frozenset(self._detector.key_for(p) for p in inputs)
         self._state: State | None = None
         # The current site's (non-generated) pages by key, kept for a loader's site that it
         # patches in place, so a whole commit costs what changed (see _apply_whole).  They
@@ -239,7 +250,7 @@ class Engine:
         started = time.perf_counter_ns()
         self._needs_full_scan = True
         previous = self._load_state()
-        extra = set(previous.dependents) | self._global_keys
+        extra = set(previous.dependents) | self._global_keys | self._input_keys
         try:
             detection = self._detector.detect(previous, extra_keys=extra, relist=relist)
             plan = self._plan_detection(detection, previous, started)
@@ -261,7 +272,7 @@ class Engine:
         if self._loader is not None:
             self._site = self._registry = None
             self._pages = self._pages_synced = None
-        detection = self._detector.detect(previous, extra_keys=self._global_keys)
+        detection = self._detector.detect(previous, extra_keys=self._global_keys | self._input_keys)
         return self._plan_detection(detection, previous, started)
 
     def _refresh_verified(self, state: State, detection: Detection) -> None:
@@ -356,7 +367,7 @@ class Engine:
             if self._deferred is None:
                 return self.plan()
             self._load_site(*self._deferred)  # a no-op plan skipped it; events need it
-        extra = set(previous.dependents) | self._global_keys
+        extra = set(previous.dependents) | self._global_keys | self._input_keys
         self._uncommitted_paths.update(map(absolute, paths))
         checked = frozenset(self._uncommitted_paths)
         detection = self._detector.detect_paths(previous, checked, extra_keys=extra)

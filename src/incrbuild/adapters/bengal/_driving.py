@@ -107,10 +107,27 @@ def global_inputs(project_root: Path | str, *, templates: bool = True) -> tuple[
     for name in _GLOBAL_DIRS:
         if name == "templates" and not templates:
             continue
-        for directory, subdirs, files in os.walk(root / name):
-            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-            found.extend(Path(directory, f) for f in sorted(files) if not f.startswith("."))
+        found.extend(_files_below(root / name))
     return tuple(found)
+
+
+def template_inputs(project_root: Path | str) -> tuple[Path, ...]:
+    """The project's ``templates/`` files, for the engine's ``inputs`` when they are not global.
+
+    Each plan fingerprints them before the build reads them, so the first commit records
+    them even when they were written just before the plan (a fresh clone or export): else
+    their readers are rebuilt once more after the first build, or not, as the plan
+    started more than the racy window (2 s) after they were written, or less.
+    """
+    return tuple(_files_below(Path(project_root) / "templates"))
+
+
+def _files_below(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for where, subdirs, files in os.walk(directory):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        found.extend(Path(where, f) for f in sorted(files) if not f.startswith("."))
+    return found
 
 
 #: Every key: Bengal reports the site-wide collections a render asked for, not the fields
@@ -312,6 +329,7 @@ class BengalProject:
         self.state_dir = Path(state_dir) if state_dir is not None else self.root / ".incrbuild"
         self.manifest_path = self.state_dir / "bengal-outputs.json"
         self.global_inputs = global_inputs(self.root, templates=not track_templates)
+        self.inputs = template_inputs(self.root) if track_templates else ()
         self.engine = self._engine()
 
     def _engine(self) -> Engine:
@@ -320,6 +338,7 @@ class BengalProject:
             content_dir=self.site.root_path,
             state_dir=self.state_dir,
             global_inputs=self.global_inputs,
+            inputs=self.inputs,
             rules=[
                 self.rules,
                 GeneratedPageTemplates(self.manifest_path, self.track_templates),
@@ -353,8 +372,9 @@ class BengalProject:
         """Re-discover the site (unless told not to) and plan the next build.
 
         A file added to the project's configuration, templates, data, assets
-        or static files is a new global input: the engine is remade with it,
-        so the plan sees it as added (a full rebuild).
+        or static files is a new global input (a template, when templates are
+        tracked: a new input): the engine is remade with it, so the plan sees
+        it as added (a full rebuild; for a template, its recorded readers).
         """
         found: BengalPlan | None = None
         for _attempt in range(_DISCOVERY_ATTEMPTS):
@@ -366,8 +386,9 @@ class BengalProject:
                 self._site_built = False
                 self.engine.set_site(self.site)
             current = global_inputs(self.root, templates=not self.track_templates)
-            if set(current) - set(self.global_inputs):
-                self.global_inputs = current
+            inputs = template_inputs(self.root) if self.track_templates else ()
+            if set(current) - set(self.global_inputs) or set(inputs) - set(self.inputs):
+                self.global_inputs, self.inputs = current, inputs
                 self.engine = self._engine()
             started = time.perf_counter_ns()
             plan = self.engine.plan()
