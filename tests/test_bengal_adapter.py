@@ -607,6 +607,23 @@ class TestBengalRules:
         assert {"other/nested/n2.md", "other/nested/n3.md"} <= planned
         assert "other/o2.md" not in planned
 
+    def test_a_new_section_is_no_entry_of_a_configured_menu(self, tmp_path: Path) -> None:
+        """With ``menu.main`` configured, Bengal's menu holds its items and the pages naming a
+        menu: a new top-level section reaches its neighbours, not every page; one whose page
+        names a menu reaches every page."""
+        rules = BengalRules(configured_menu=lambda: True)
+        harness = Harness(make_project(tmp_path), rules=rules)
+        write(harness.content / "fresh" / "_index.md", "---\ntitle: Fresh\n---\n")
+        write(harness.content / "fresh" / "f1.md", page("F1"))
+        plan = harness.plan()
+        planned = names(plan.pages, harness.content)
+        assert {"fresh/_index.md", "fresh/f1.md"} <= planned
+        assert "area/a3.md" not in planned
+        harness.engine.commit(plan.plan)
+        time.sleep(0.01)
+        write(harness.content / "listed" / "l1.md", page("L1", extra="menu:\n  main: {}\n"))
+        assert "area/a3.md" in names(harness.plan().pages, harness.content)
+
     def test_top_level_index_title_is_the_site_menu(self, harness: Harness) -> None:
         """A top-level section's title is a menu entry on every page: everything is planned."""
         harness.edit("area/_index.md", "title: Area", "title: Places")

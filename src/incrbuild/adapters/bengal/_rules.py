@@ -584,8 +584,11 @@ def _in_menu(
     the section's index page's (nav) title, weight, icon and visibility, or the
     directory's name.  The default theme shows two levels on every page (a
     top-level section and its subsections, as a submenu); a theme may show more.
-    With a configured menu (*automatic* false), only top-level sections and
-    root-level pages are kept as entries (as before this rule learned the submenu).
+    With a configured ``menu.main`` (*automatic* false), Bengal 0.5.1 builds the menu
+    from the configured items (names and URLs as written) and the pages whose front
+    matter names a menu (the full build of ``MenuOrchestrator``), and the default theme's
+    ``base.html`` asks for the automatic one only when that menu is empty: a new section
+    is no entry, nor is a section index's title.  Root-level pages still count.
     """
     if any(meta is not None and "menu" in meta for meta in (change.old, change.new)):
         return True
@@ -595,9 +598,7 @@ def _in_menu(
     if top is None or top.path is None or section is None or section.path is None:
         return True  # its top-level section is gone: the menu lost an entry
     if not automatic:
-        if section is top and path.name in _INDEX_NAMES and path.parent == top.path:
-            return True
-        return change.old is None and not context.existed_before(top.path)
+        return False
     if path.name in _INDEX_NAMES and path.parent == section.path:
         return True  # a section's own index: its entry
     if change.old is None and not context.existed_before(section.path):
