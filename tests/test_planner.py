@@ -380,6 +380,19 @@ class TestDependencies:
         assert plan.terms == {"t"}
         assert plan.why(site.root / "a.md")[0].startswith("global input")
 
+    def test_a_cold_plan_names_every_term_without_the_tag_maps(self, tmp_path: Path) -> None:
+        """A first plan names every term, cascaded ones too, and builds no term's page list."""
+        site = Site(tmp_path)
+        site.page("a.md", title="A", tags=["x"])
+        site.page("s/_index.md", title="S", cascade={"tags": ["c"]})
+        site.page("s/b.md", title="B")
+        plan = site.build()
+        assert plan.full
+        assert plan.terms == {"x", "c"}
+        assert plan.removed_terms == frozenset()
+        assert site.engine is not None
+        assert site.engine.registry.stats.tag_index_builds == 0
+
     def test_full_rebuild_still_names_what_went(self, tmp_path: Path) -> None:
         """Rebuilding everything, the plan still lists emptied tags and vanished sections."""
         config = tmp_path / "config.toml"

@@ -123,7 +123,8 @@ class TestIndexRegistry:
             registry.pages_with_heading("intro")
         assert registry.stats.page_index_builds == 1
         assert registry.stats.section_index_builds == 1
-        assert registry.stats.tag_index_builds == 1
+        # Built by the first page's tags_of (``tags`` alone collects the terms, no maps).
+        assert registry.stats.tag_index_builds == (1 if site.pages else 0)
         assert registry.stats.heading_index_builds == 1
 
     def test_heading_index_is_not_built_by_discovery_lookups(self) -> None:
@@ -180,6 +181,32 @@ class TestIndexRegistry:
         assert registry.pages_with_tag("old") == (other,)
         assert registry.pages_with_tag("new") == (page,)
         assert registry.tags_of(page) == {"new"}
+        assert registry.stats.tag_index_builds == 1
+
+    def test_the_set_of_terms_needs_no_tag_maps_and_follows_edits(self) -> None:
+        """``tags`` asked before any term's pages builds no maps, and sees in-place edits."""
+        page = SimplePage(ROOT / "s" / "a.md", {"tags": ["old"]})
+        index = SimplePage(ROOT / "s" / "_index.md", {"cascade": {"tags": ["inherited"]}})
+        bare = SimplePage(ROOT / "s" / "b.md", {})
+        site = assemble_site(ROOT, [page, index, bare])
+        registry = IndexRegistry(site)
+        assert registry.tags == {"old", "inherited"}
+        page.metadata["tags"] = ["new"]
+        registry.refresh_pages([page])
+        assert registry.tags == {"new", "inherited"}
+        added = SimplePage(ROOT / "t" / "c.md", {"tags": ["more"]})
+        edit = site.add_page(added)
+        for section in edit.sections_added:
+            registry.section_added(section)
+        registry.page_added(added, edit.section)
+        assert registry.tags == {"new", "inherited", "more"}
+        gone = site.remove_page(bare.source_path)
+        assert gone is not None
+        registry.page_removed(bare, gone.section)
+        assert registry.tags == {"new", "more"}
+        assert registry.stats.tag_index_builds == 0
+        assert registry.pages_with_tag("new") == (page,)
+        assert registry.tags == {"new", "more"}
         assert registry.stats.tag_index_builds == 1
 
     def test_refreshing_a_cascade_of_tags_retags_the_subtree(self) -> None:

@@ -112,7 +112,12 @@ class Planner:
             output for path in removed_pages for output in previous.outputs.get(key_for(path), ())
         )
         pages, terms, sections, outputs = builder_members(out)
-        removed_terms = frozenset(tag for tag in terms if not registry.pages_with_tag(tag))
+        if full:
+            # The full rebuild rule asked for the set of terms (collected without the tag
+            # maps, which a cold plan needs no more of): a term outside it has no page.
+            removed_terms = frozenset(terms.keys() - registry.tags)
+        else:
+            removed_terms = frozenset(tag for tag in terms if not registry.pages_with_tag(tag))
         return Plan(
             changes=changes,
             pages=frozenset(pages.keys() - removed_pages),

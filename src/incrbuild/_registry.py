@@ -131,6 +131,9 @@ class IndexRegistry:
         self._own_page_index: dict[Path, PageLike] | None = None  # None when borrowed
         self._sections: _Sections | None = None
         self._tags: _Tags | None = None
+        # Every term, when asked for before the tag maps exist: a full plan names every
+        # term and needs no page list of any (see ``tags``).
+        self._terms: frozenset[str] | None = None
         self._headings: _Headings | None = None
         self._subtree_pages: dict[int, tuple[PageLike, ...]] = {}
 
@@ -153,6 +156,7 @@ class IndexRegistry:
             self._own_page_index = None
             self._sections = None
             self._tags = None
+            self._terms = None
             self._headings = None
             self._subtree_pages = {}
 
@@ -426,6 +430,7 @@ class IndexRegistry:
         Call :meth:`section_added` first for sections created to hold it.
         """
         with self._lock:
+            self._terms = None  # collected again when asked for
             if self._own_page_index is not None:  # a borrowed host index is the host's to keep
                 self._own_page_index[page.source_path] = page
             maps = self._sections
@@ -447,6 +452,7 @@ class IndexRegistry:
         Call :meth:`section_removed` afterwards for sections pruned with it.
         """
         with self._lock:
+            self._terms = None  # collected again when asked for
             if self._own_page_index is not None:
                 self._own_page_index.pop(page.source_path, None)
             maps = self._sections
@@ -464,6 +470,7 @@ class IndexRegistry:
     def section_added(self, section: SectionLike) -> None:
         """Index a section the host created (its pages are added with :meth:`page_added`)."""
         with self._lock:
+            self._terms = None  # collected again when asked for
             maps = self._sections
             if maps is not None:
                 self._sections = attrs.evolve(maps, all_sections=(*maps.all_sections, section))
@@ -474,6 +481,7 @@ class IndexRegistry:
     def section_removed(self, section: SectionLike) -> None:
         """Forget a section the host removed."""
         with self._lock:
+            self._terms = None  # collected again when asked for
             maps = self._sections
             if maps is not None:
                 kept = tuple(s for s in maps.all_sections if s is not section)
@@ -515,6 +523,7 @@ class IndexRegistry:
         :meth:`invalidate` instead when pages were added, removed or moved.
         """
         with self._lock:
+            self._terms = None  # collected again when asked for
             for page in pages:
                 if self._headings is not None:
                     self._headings.stale_paths.add(page.source_path)
@@ -533,8 +542,32 @@ class IndexRegistry:
 
     @property
     def tags(self) -> frozenset[str]:
-        """Every tag used by at least one page."""
-        return frozenset(self._tag_maps().pages_by_tag)
+        """Every tag used by at least one page.
+
+        Collected without the tag maps if they are not built yet: a full rebuild
+        names every term and asks for no page list, so a cold plan never builds them.
+        """
+        maps = self._tags
+        if maps is not None:
+            return frozenset(maps.pages_by_tag)
+        terms = self._terms
+        if terms is None:
+            with self._lock:
+                maps = self._tags
+                if maps is not None:
+                    return frozenset(maps.pages_by_tag)
+                terms = self._terms
+                if terms is None:
+                    terms = self._terms = self._collect_terms()
+        return terms
+
+    def _collect_terms(self) -> frozenset[str]:
+        """Every page's terms, as the tag maps would index them."""
+        found: set[str] = set()
+        for page in self._site.pages:
+            if not is_generated(page):
+                found.update(self._terms_of_page(page, page.metadata, None))
+        return frozenset(found)
 
     # -- headings (RFC item 5) -----------------------------------------------------
 
