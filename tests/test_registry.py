@@ -311,6 +311,14 @@ class TestPathOrder:
         members = [p.source_path for p in IndexRegistry(site).pages_with_tag("t")]
         assert members == sorted(members)
 
+    @given(tricky_paths())
+    def test_a_loaded_tree_lists_its_pages_in_path_order(self, paths: list[Path]) -> None:
+        """The loader sorts pages by text (separators as NUL): ``Path`` order all the same."""
+        from incrbuild.adapters.files import _PATH_ORDER
+
+        pages = [p for p in paths if p.name != ROOT.name]
+        assert sorted(pages, key=_PATH_ORDER) == sorted(pages)
+
 
 def site_shape(site: SimpleSite) -> list[tuple[object, ...]]:
     """Every section with its pages, index page and subsections, by path."""

@@ -7,7 +7,6 @@ files and directories (a leading ``.``) are skipped.
 
 from __future__ import annotations
 
-import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -87,9 +86,18 @@ def _is_file_or_unknown(entry: os.DirEntry[str]) -> bool:
         return True
 
 
-#: Sorts paths as ``Path`` orders them, by their parts, but comparing tuples in C (on a
-#: 100,000-page tree, sorting ``Path`` objects alone costs a tenth of a cold build).
-_PATH_ORDER: Final = None if os.name == "nt" else operator.attrgetter("parts")
+def _path_text_order(path: Path) -> str:
+    """``Path`` order as one string: each separator made NUL, below any character of a name.
+
+    Comparing these strings compares the parts in turn, as ``Path`` does (where POSIX
+    names hold no NUL), but in one C comparison: sorting 100,000 paths listed in no
+    particular order by their parts' tuples cost a cold build several percent.
+    """
+    return str(path).replace("/", "\0")
+
+
+#: Sorts paths as ``Path`` orders them (on Windows, by ``Path`` itself: it folds case).
+_PATH_ORDER: Final = None if os.name == "nt" else _path_text_order
 
 
 def read_page(path: Path, *, raw: bytes | None = None) -> tuple[dict[str, Any], str]:
