@@ -213,3 +213,15 @@ class TestOpenEngine:
         plan = cold.plan()
         assert plan.stats.pages_read == 1
         assert plan.pages == {pages[42]}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["b.md", ".md", "b.MD", "b.markdown", "b.md.", "b", "b.txt", "..md", "x.Markdown", "a.md.txt"],
+)
+def test_page_sources_are_told_from_text_as_from_paths(name: str, tmp_path: Path) -> None:
+    """The loader's check on a path's text agrees with ``is_page_source`` (``Path.suffix``)."""
+    from incrbuild.adapters.files import _is_page_text, is_page_source
+
+    path = tmp_path / "d.md" / name
+    assert _is_page_text(os.fspath(path)) == is_page_source(path)

@@ -154,3 +154,17 @@ def test_watcher_paths_are_normalised_when_reported(
     monkeypatch.chdir(project / "content" / "docs")
     plan = engine.plan_paths([])
     assert names(plan.changes.modified, project / "content") == {"top.md"}
+
+
+@pytest.mark.parametrize(
+    "spelling", ["/a/b", "/a/../b", "/a/..b/c", "/a/b/..", "/..", "/", "rel/x", "../x", "/a/./b"]
+)
+def test_absolute_paths_are_kept_as_they_are_and_others_made_so(spelling: str) -> None:
+    """The fast path for a clean absolute path answers what ``os.path.abspath`` would."""
+    from incrbuild._paths import absolute
+
+    path = Path(spelling)
+    made = absolute(path)
+    assert made == Path(os.path.abspath(spelling))
+    if made == path:
+        assert made is path  # nothing to change: the host's own object

@@ -22,14 +22,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Final
 
 __all__ = ["absolute", "require_absolute"]
+
+_POSIX_PATH: Final = type(Path()) if os.sep == "/" else None
 
 
 def absolute(path: Path | str) -> Path:
     """Return *path* made absolute against the current working directory, links kept."""
+    if type(path) is _POSIX_PATH:
+        # The common case, on the path's text (its parts cost a tuple a path): pathlib
+        # already dropped "." and doubled slashes, and a ".." part shows as "/..".
+        text = str(path)
+        if text.startswith("/") and "/.." not in text:
+            return path
     if isinstance(path, Path) and path.is_absolute() and ".." not in path.parts:
-        return path  # the common case; pathlib already dropped "." and doubled slashes
+        return path
     return Path(os.path.abspath(os.fspath(path)))
 
 

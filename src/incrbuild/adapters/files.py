@@ -45,6 +45,17 @@ def is_page_source(path: Path) -> bool:
     return path.suffix.lower() in PAGE_SUFFIXES
 
 
+def _is_page_text(text: str) -> bool:
+    """:func:`is_page_source` of the path whose text is *text*, with no ``Path`` property.
+
+    The suffix is taken as ``Path.suffix`` takes it: from the last dot of the last
+    name, unless that name starts or ends with it.
+    """
+    name = text[text.rfind(os.sep) + 1 :]
+    dot = name.rfind(".")
+    return 0 < dot < len(name) - 1 and name[dot:].lower() in PAGE_SUFFIXES
+
+
 def walk_content(root: Path) -> tuple[list[Path], list[Path]]:
     """List ``(page files, directories)`` below *root*, sorted, skipping ignored entries.
 
@@ -309,7 +320,7 @@ class FilesLoader:
                 self.last_edits = tuple(added)
                 return site
             paths = {p for p in known_metadata if p not in changes.removed}
-            paths.update(p for p in stale if is_page_source(p))
+            paths.update(p for p in stale if _is_page_text(os.fspath(p)))
 
             def metadata_of(path: Path) -> dict[str, Any]:
                 if path in stale or path not in known_metadata:
